@@ -1,0 +1,36 @@
+"""Engine and session factory: the one place connections are configured."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import normalize_url
+
+# Strict JSON at the storage boundary: NaN/Infinity can never reach a document.
+_json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
+
+
+def make_session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    return sessionmaker(bind=engine, expire_on_commit=False)

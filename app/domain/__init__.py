@@ -1,0 +1,1 @@
+"""Pure analytics: numpy arrays in, Pydantic documents out. No I/O, no clock, no logging."""

@@ -1,0 +1,119 @@
+"""OptionChain: one ticker's option-chain snapshot on one session, as numpy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+CONTRACT_MULTIPLIER = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class OptionChain:
+    """Contracts of one options snapshot, in canonical order (strike, type, DTE).
+
+    Missing provider values are NaN, except volume and open interest where a
+    missing value means 0 (SPEC §6.1). `dte_days` is expiration − session date
+    in calendar days (NaN when the expiration is unknown).
+    """
+
+    strike: FloatArray
+    is_call: BoolArray
+    is_put: BoolArray
+    dte_days: FloatArray
+    open_interest: FloatArray
+    volume: FloatArray
+    bid: FloatArray
+    ask: FloatArray
+    implied_volatility: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.strike.shape[0])
+
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        strike,
+        option_type,
+        dte_days,
+        open_interest=None,
+        volume=None,
+        bid=None,
+        ask=None,
+        implied_volatility=None,
+        delta=None,
+        gamma=None,
+    ) -> OptionChain:
+        """Build a chain in canonical order; `option_type` holds 'C'/'P' (anything else is malformed)."""
+        strike_arr = np.asarray(strike, dtype=np.float64)
+        n = strike_arr.shape[0]
+        kinds = np.asarray(option_type)
+        if kinds.dtype.kind in "iuf":  # +1 call, -1 put (the repositories' compact encoding)
+            is_call = kinds == 1
+            is_put = kinds == -1
+        else:
+            kinds = kinds.astype(str)
+            is_call = kinds == "C"
+            is_put = kinds == "P"
+
+        def col(values, fill: float) -> FloatArray:
+            if values is None:
+                return np.full(n, fill)
+            arr = np.array(values, dtype=np.float64)
+            if arr.shape != (n,):
+                raise ValueError(f"column length {arr.shape} does not match {n} strikes")
+            return arr
+
+        oi = col(open_interest, 0.0)
+        vol = col(volume, 0.0)
+        dte = col(dte_days, np.nan)
+        # Strikes, then puts before calls, then DTE: summation order fixed whatever order rows came in.
+        order = np.lexsort((dte, is_call, strike_arr))
+        return cls(
+            strike=strike_arr[order],
+            is_call=is_call[order],
+            is_put=is_put[order],
+            dte_days=dte[order],
+            open_interest=oi[order],
+            volume=vol[order],
+            bid=col(bid, np.nan)[order],
+            ask=col(ask, np.nan)[order],
+            implied_volatility=col(implied_volatility, np.nan)[order],
+            delta=col(delta, np.nan)[order],
+            gamma=col(gamma, np.nan)[order],
+        )
+
+    @classmethod
+    def empty(cls) -> OptionChain:
+        return cls.from_arrays(strike=[], option_type=np.array([], dtype=str), dte_days=[])
+
+    def take(self, mask: BoolArray) -> OptionChain:
+        return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+def malformed_mask(chain: OptionChain) -> BoolArray:
+    """SPEC §5.1 `malformed`: the contract cannot be read, whatever the thresholds."""
+    bid, ask = chain.bid, chain.ask
+    has_bid = np.isfinite(bid)
+    has_ask = np.isfinite(ask)
+    return (
+        ~(np.isfinite(chain.strike) & (chain.strike > 0))
+        | ~(chain.is_call | chain.is_put)
+        | ~np.isfinite(chain.open_interest)
+        | (chain.open_interest < 0)
+        | ~np.isfinite(chain.volume)
+        | (chain.volume < 0)
+        | (has_bid & (bid < 0))
+        | (has_ask & (ask < 0))
+        | (has_bid & has_ask & (bid > ask))
+        # An unknown expiration leaves DTE undefined; it cannot be placed in any window.
+        | ~np.isfinite(chain.dte_days)
+    )
