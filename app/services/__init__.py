@@ -1,0 +1,1 @@
+"""Services: orchestrate repositories and the domain; own transactions and logging."""
