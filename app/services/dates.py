@@ -1,0 +1,68 @@
+"""Which sessions a batch processes, and the cut-off time of each (SPEC §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import structlog
+
+from app.time import is_session, sessions, snapshot_time, trading_date_of
+
+log = structlog.get_logger()
+
+
+class NoDataError(RuntimeError):
+    """No date was given and the database has no OHLCV row to take the default from."""
+
+
+@dataclass(frozen=True, slots=True)
+class DateSelection:
+    """What the user asked for; `snapshot_time` and `day` override a range."""
+
+    day: dt.date | None = None
+    snapshot_time: dt.datetime | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.snapshot_time is not None and self.snapshot_time.tzinfo is None:
+            raise ValueError("--snapshot-time needs a UTC offset (or give a plain date)")
+        if self.day is None and self.snapshot_time is None:
+            if (self.start is None) != (self.end is None):
+                raise ValueError("a date range needs both --start-date and --end-date")
+            if self.start and self.end and self.start > self.end:
+                raise ValueError(f"--start-date {self.start} is after --end-date {self.end}")
+
+    def describe(self) -> dict[str, str]:
+        if self.snapshot_time is not None:
+            return {"snapshot_time": self.snapshot_time.isoformat()}
+        if self.day is not None:
+            return {"date": self.day.isoformat()}
+        if self.start is not None and self.end is not None:
+            return {"start_date": self.start.isoformat(), "end_date": self.end.isoformat()}
+        return {"date": "latest_ohlcv_session"}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One session to process and its snapshot (cut-off) time."""
+
+    day: dt.date
+    cutoff: dt.datetime
+
+
+def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None) -> list[Target]:
+    if selection.snapshot_time is not None:
+        moment = selection.snapshot_time.astimezone(dt.UTC)
+        return [Target(trading_date_of(moment), moment)]
+    if selection.day is not None:
+        if not is_session(selection.day):
+            log.warning("date_not_a_session", date=selection.day.isoformat(),
+                        note="processing it as given")
+        return [Target(selection.day, snapshot_time(selection.day))]
+    if selection.start is not None and selection.end is not None:
+        return [Target(d, snapshot_time(d)) for d in sessions(selection.start, selection.end)]
+    if latest_ohlcv_date is None:
+        raise NoDataError("no date given and the ohlcv table is empty; pass --date or --start-date/--end-date")
+    return [Target(latest_ohlcv_date, snapshot_time(latest_ohlcv_date))]
