@@ -38,6 +38,9 @@ def resolve_level(log_level: str | None, verbose: bool, debug: bool, quiet: bool
     return logging.INFO
 
 
+_active: dict[str, Any] = {"level": logging.INFO, "quiet": False}
+
+
 def configure_logging(
     *,
     level: int = logging.INFO,
@@ -46,6 +49,7 @@ def configure_logging(
     stream: TextIO | None = None,
 ) -> None:
     """Console lines on a terminal, JSON lines otherwise (or as asked), always to stderr."""
+    _active.update(level=level, quiet=quiet)
     stream = stream or sys.stderr
     if log_format == "auto":
         log_format = "console" if stream.isatty() else "json"
@@ -64,3 +68,8 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+
+
+def redirect_console_logging(stream: TextIO) -> None:
+    """Same levels, console lines, another stream (e.g. rich's proxy above a progress bar)."""
+    configure_logging(level=_active["level"], quiet=_active["quiet"], log_format="console", stream=stream)

@@ -18,11 +18,11 @@ from scipy.stats import norm
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.repositories.bulk import bulk_insert_ignore
+from app.repositories.tickers import ticker_uuid
 from app.time import NEW_YORK, previous_sessions
 
 log = structlog.get_logger()
 
-SAMPLE_NAMESPACE = uuid.UUID("6f1d2c1e-9a8b-4c53-a0d6-4b1f7f3c9e21")
 DEFAULT_END_DATE = dt.date(2026, 11, 20)
 DEFAULT_WATCHLIST = "sample"
 CHAIN_TIME_OF_DAY = dt.time(16, 15)
@@ -53,11 +53,6 @@ class _TickerSpec:
     vol: float
     base_oi: float
     seed: int
-
-
-def ticker_uuid(symbol: str) -> uuid.UUID:
-    """Stable id per symbol, so the same market has the same keys in every database."""
-    return uuid.uuid5(SAMPLE_NAMESPACE, symbol)
 
 
 def _symbols(count: int, rng: np.random.Generator) -> list[str]:

@@ -1,0 +1,260 @@
+"""`kapman import …`: load KapMan CSV files (SPEC §8), streaming, idempotent, rejecting bad rows.
+
+Columns are those of SPEC §2 with `symbol` instead of `ticker_id`. A malformed
+row is rejected with its line number and reason while the rest loads;
+`strict` turns any reject into a failure with nothing written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.repositories.bulk import bulk_insert_ignore
+from app.repositories.tickers import ensure_tickers, ticker_uuid
+
+log = structlog.get_logger()
+
+CHUNK_ROWS = 5000
+MAX_REJECTS_LOGGED = 50
+
+
+class RowError(ValueError):
+    """Why one CSV row cannot be loaded."""
+
+
+def _text(value: str | None, name: str, *, required: bool = False, max_len: int | None = None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise RowError(f"{name} is required")
+        return None
+    if max_len and len(value) > max_len:
+        raise RowError(f"{name} longer than {max_len} characters")
+    return value
+
+
+def _symbol(value: str | None) -> str:
+    return _text(value, "symbol", required=True, max_len=20).upper()
+
+
+def _number(value: str | None, name: str, *, required: bool = False, positive: bool = False,
+            non_negative: bool = False) -> float | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise RowError(f"{name} is required")
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise RowError(f"{name} is not a number: {text!r}") from None
+    if not math.isfinite(number):
+        raise RowError(f"{name} is not finite: {text!r}")
+    if positive and number <= 0:
+        raise RowError(f"{name} must be > 0: {text!r}")
+    if non_negative and number < 0:
+        raise RowError(f"{name} is negative: {text!r}")
+    return number
+
+
+def _count(value: str | None, name: str) -> int | None:
+    number = _number(value, name, non_negative=True)
+    if number is None:
+        return None
+    if number != int(number):
+        raise RowError(f"{name} is not a whole number: {value!r}")
+    return int(number)
+
+
+def _date(value: str | None, name: str, *, required: bool = True) -> dt.date | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise RowError(f"{name} is required")
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise RowError(f"{name} is not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _timestamp(value: str | None, name: str) -> dt.datetime:
+    text = (value or "").strip()
+    if not text:
+        raise RowError(f"{name} is required")
+    if text.endswith(("+00", "-00")) or (len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit()):
+        text += ":00"  # PostgreSQL writes offsets as +00
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RowError(f"{name} is not an ISO timestamp: {text!r}") from None
+    if moment.tzinfo is None:
+        raise RowError(f"{name} has no UTC offset (ambiguous): {text!r}")
+    return moment.astimezone(dt.UTC)
+
+
+def _flag(value: str | None, name: str) -> bool:
+    text = (value or "").strip().lower()
+    if text in ("", "true", "t", "1", "yes", "y"):
+        return True
+    if text in ("false", "f", "0", "no", "n"):
+        return False
+    raise RowError(f"{name} is not a boolean: {value!r}")
+
+
+def _parse_ticker(row: dict[str, str]) -> dict[str, Any]:
+    return {"symbol": _symbol(row.get("symbol")), "name": _text(row.get("name"), "name"),
+            "sector": _text(row.get("sector"), "sector"), "is_active": _flag(row.get("is_active"), "is_active")}
+
+
+def _parse_watchlist(row: dict[str, str]) -> dict[str, Any]:
+    return {"watchlist_id": _text(row.get("watchlist_id"), "watchlist_id", required=True, max_len=255),
+            "symbol": _symbol(row.get("symbol")), "active": _flag(row.get("active"), "active"),
+            "source": _text(row.get("source"), "source"),
+            "effective_date": _date(row.get("effective_date"), "effective_date", required=False)}
+
+
+def _parse_ohlcv(row: dict[str, str]) -> dict[str, Any]:
+    values = {"symbol": _symbol(row.get("symbol")), "date": _date(row.get("date"), "date")}
+    for name in ("open", "high", "low"):
+        values[name] = _number(row.get(name), name, positive=True)
+    values["close"] = _number(row.get("close"), "close", required=True, positive=True)
+    values["volume"] = _count(row.get("volume"), "volume")
+    return values
+
+
+def _parse_option(row: dict[str, str]) -> dict[str, Any]:
+    option_type = (row.get("option_type") or "").strip()
+    if option_type not in ("C", "P"):
+        raise RowError(f"option_type must be C or P: {option_type!r}")
+    values = {
+        "time": _timestamp(row.get("time"), "time"),
+        "symbol": _symbol(row.get("symbol")),
+        "expiration_date": _date(row.get("expiration_date"), "expiration_date"),
+        "strike_price": _number(row.get("strike_price"), "strike_price", required=True, positive=True),
+        "option_type": option_type,
+        "volume": _count(row.get("volume"), "volume"),
+        "open_interest": _count(row.get("open_interest"), "open_interest"),
+    }
+    for name in ("bid", "ask", "last"):
+        values[name] = _number(row.get(name), name, non_negative=True)
+    for name in ("implied_volatility", "delta", "gamma", "theta", "vega"):
+        values[name] = _number(row.get(name), name)
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class ImportKind:
+    table: str
+    required_columns: tuple[str, ...]
+    parse: Callable[[dict[str, str]], dict[str, Any]]
+    needs_ticker_id: bool
+
+
+KINDS: dict[str, ImportKind] = {
+    "tickers": ImportKind("tickers", ("symbol",), _parse_ticker, False),
+    "watchlist": ImportKind("watchlists", ("watchlist_id", "symbol"), _parse_watchlist, False),
+    "ohlcv": ImportKind("ohlcv", ("symbol", "date", "close"), _parse_ohlcv, True),
+    "options-chains": ImportKind(
+        "options_chains", ("time", "symbol", "expiration_date", "strike_price", "option_type"), _parse_option, True),
+}
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    kind: str
+    path: str
+    rows_read: int = 0
+    loaded: int = 0
+    already_present: int = 0
+    rejected: int = 0
+    rejects: list[tuple[int, str]] = field(default_factory=list)
+    exit_code: int = 0
+    failure: str | None = None
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (missing, unreadable, wrong header)."""
+
+
+def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterator[list[dict[str, Any]]]:
+    """Validated rows in chunks; rejects are recorded on the summary as they are met."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        missing = [c for c in kind.required_columns if c not in header]
+        if missing:
+            raise ImportFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+        reader.fieldnames = header
+        chunk: list[dict[str, Any]] = []
+        for row in reader:
+            summary.rows_read += 1
+            line = reader.line_num
+            try:
+                if None in row:
+                    raise RowError("more fields than the header")
+                chunk.append(kind.parse(row))
+            except RowError as error:
+                summary.rejected += 1
+                if len(summary.rejects) < MAX_REJECTS_LOGGED:
+                    summary.rejects.append((line, str(error)))
+                    log.warning("row_rejected", file=str(path), line=line, reason=str(error))
+            if len(chunk) >= CHUNK_ROWS:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]]) -> int:
+    if kind.needs_ticker_id:
+        ids = ensure_tickers(session, {r["symbol"] for r in rows})
+        for r in rows:
+            r["ticker_id"] = ids[r.pop("symbol")]
+    elif kind.table == "tickers":
+        for r in rows:
+            r["id"] = ticker_uuid(r["symbol"])
+    columns = {name: [r[name] for r in rows] for name in rows[0]}
+    return bulk_insert_ignore(session, kind.table, columns)
+
+
+def run_import(session_factory: sessionmaker[Session], kind_name: str, path: Path, *, strict: bool = False) -> ImportSummary:
+    """Load one CSV file; rows already present (same key) are left untouched."""
+    kind = KINDS[kind_name]
+    summary = ImportSummary(kind=kind_name, path=str(path))
+    try:
+        if not path.is_file():
+            raise ImportFileError(f"{path}: no such file")
+        if strict:
+            for _ in _read_chunks(path, kind, summary):
+                pass
+            if summary.rejected:
+                summary.exit_code = 1
+                summary.failure = f"--strict: {summary.rejected} row(s) rejected; nothing written"
+                log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)
+                return summary
+            summary.rows_read = 0
+        for chunk in _read_chunks(path, kind, summary):
+            with session_factory.begin() as session:
+                inserted = _write_chunk(session, kind, chunk)
+            summary.loaded += inserted
+            summary.already_present += len(chunk) - inserted
+    except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
+        summary.exit_code, summary.failure = 1, str(error)
+    except SQLAlchemyError as error:
+        summary.exit_code, summary.failure = 1, f"database error: {type(error).__name__}: {str(error).splitlines()[0]}"
+    if summary.failure:
+        log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)
+    log.info("import_finished", kind=kind_name, file=str(path), rows_read=summary.rows_read, loaded=summary.loaded,
+             already_present=summary.already_present, rejected=summary.rejected, exit_code=summary.exit_code)
+    return summary

@@ -1,0 +1,1 @@
+"""The `kapman` command line: parses flags, configures logging, calls one service."""

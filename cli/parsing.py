@@ -1,0 +1,52 @@
+"""Turning flag text into values; a bad value is a usage error (exit 2) with one line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+
+def parse_date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=flag) from None
+
+
+def parse_snapshot_time(value: str | None) -> tuple[dt.date | None, dt.datetime | None]:
+    """A plain date maps to that session's snapshot time; a timestamp needs its offset."""
+    if value is None:
+        return None, None
+    text = value.strip()
+    if len(text) == 10:
+        return parse_date(text, "--snapshot-time"), None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither a date nor an ISO timestamp",
+                                 param_hint="--snapshot-time") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{value!r} has no UTC offset (e.g. +00:00)", param_hint="--snapshot-time")
+    return None, moment
+
+
+def parse_symbols(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(s.strip().upper() for s in value.split(",") if s.strip())
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        index_text, count_text = value.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected i/n, e.g. 1/4", param_hint="--shard") from None
+    if count < 1 or not 1 <= index <= count:
+        raise typer.BadParameter(f"{value!r}: need 1 <= i <= n", param_hint="--shard")
+    return index, count
