@@ -38,6 +38,8 @@ FULL_MIN_ELIGIBLE = 25
 DGPI_SLOPE_WEIGHT = 0.01
 DGPI_SLOPE_CLAMP = 0.3
 DGPI_LIMIT = 100.0
+# Quotes are decimals: a spread of exactly 10% of mid computes as 10.000000000000009%.
+SPREAD_PCT_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ def compute_eligibility(chain: OptionChain, params: DealerParams) -> Eligibility
         ~np.isfinite(chain.gamma),
         ~((chain.open_interest > 0) & (chain.open_interest >= params.min_open_interest)),
         chain.volume < params.min_volume,
-        spread_applicable & (spread_pct > params.max_spread_pct),
+        spread_applicable & (spread_pct > params.max_spread_pct + SPREAD_PCT_TOLERANCE),
     )
     alive = np.ones(len(chain), dtype=bool)
     counts: dict[str, int] = {}

@@ -1,0 +1,89 @@
+"""Fixtures: a migrated SQLite and PostgreSQL database per test (tables emptied after each test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import structlog
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import migrations
+from app.db import make_engine, make_session_factory
+from tests.factories import TestSession
+from tests.pg import PostgresServer, PostgresUnavailable
+
+TABLES_CHILD_FIRST = ("daily_snapshots", "options_chains", "ohlcv", "watchlists", "tickers")
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as error:
+        pytest.fail(f"PostgreSQL tests need a server and none could be had: {error}", pytrace=False)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def _migrated_engines(tmp_path_factory, postgres_server):
+    sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kapman-test.db'}"
+    engines = {"sqlite": (sqlite_url, make_engine(sqlite_url))}
+    pg_url = postgres_server.create_database()
+    engines["postgresql"] = (pg_url, make_engine(pg_url))
+    for _, engine in engines.values():
+        migrations.upgrade(engine)
+    yield engines
+    for _, engine in engines.values():
+        engine.dispose()
+
+
+def _empty_tables(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES_CHILD_FIRST)}"))
+        else:
+            for table in TABLES_CHILD_FIRST:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, _migrated_engines) -> Database:
+    """A migrated, empty database on each backend; factories write to it."""
+    url, engine = _migrated_engines[request.param]
+    database = Database(request.param, url, engine, make_session_factory(engine))
+    TestSession.configure(bind=engine)
+    try:
+        yield database
+    finally:
+        TestSession.remove()
+        _empty_tables(engine)
+
+
+@pytest.fixture
+def fresh_url(request, tmp_path: Path, postgres_server) -> str:
+    """An empty, unmigrated database URL (parametrize indirectly with the backend name)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def logs():
+    """Events logged through structlog during the test."""
+    with structlog.testing.capture_logs() as captured:
+        yield captured
