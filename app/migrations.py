@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
 import app
+from alembic import command
 
 
 def script_location() -> Path:

@@ -30,11 +30,18 @@ from cli.progress import progress_reporter
 
 log = structlog.get_logger()
 
-app = typer.Typer(name="kapman", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
-                  rich_markup_mode=None,  # plain "Error: …" lines for usage errors, no boxes
-                  help="Dealer and volatility metrics for the KapMan pipeline.")
+app = typer.Typer(
+    name="kapman",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,  # plain "Error: …" lines for usage errors, no boxes
+    help="Dealer and volatility metrics for the KapMan pipeline.",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic).")
-import_app = typer.Typer(no_args_is_help=True, help="Load KapMan CSV files (columns of the tables, `symbol` for ticker_id).")
+import_app = typer.Typer(
+    no_args_is_help=True, help="Load KapMan CSV files (columns of the tables, `symbol` for ticker_id)."
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
@@ -58,41 +65,114 @@ class ConventionChoice(StrEnum):
     industry = "industry"
 
 
-DbUrl = Annotated[str | None, typer.Option("--db-url", help="Database URL [env KAPMAN_DATABASE_URL; default sqlite:///kapman.db].", show_default=False)]
-LogLevel = Annotated[LevelChoice | None, typer.Option("--log-level", case_sensitive=False, help="Minimum level logged (overrides --quiet/--verbose/--debug).")]
-LogFormat = Annotated[FormatChoice, typer.Option("--log-format", help="auto: console lines on a terminal, JSON lines otherwise.")]
+DbUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--db-url",
+        help="Database URL [env KAPMAN_DATABASE_URL; default sqlite:///kapman.db].",
+        show_default=False,
+    ),
+]
+LogLevel = Annotated[
+    LevelChoice | None,
+    typer.Option(
+        "--log-level",
+        case_sensitive=False,
+        help="Minimum level logged (overrides --quiet/--verbose/--debug).",
+    ),
+]
+LogFormat = Annotated[
+    FormatChoice,
+    typer.Option("--log-format", help="auto: console lines on a terminal, JSON lines otherwise."),
+]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also log one line per ticker.")]
 Debug = Annotated[bool, typer.Option("--debug", help="DEBUG level; implies --verbose.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings, errors and the batch start/end lines.")]
-DateOpt = Annotated[str | None, typer.Option("--date", help="One trading date YYYY-MM-DD (overrides a range).", show_default=False)]
-SnapshotOpt = Annotated[str | None, typer.Option("--snapshot-time", help="A date, or an ISO timestamp with offset used as the cut-off as is.", show_default=False)]
-StartOpt = Annotated[str | None, typer.Option("--start-date", help="First date of a range (needs --end-date).", show_default=False)]
-EndOpt = Annotated[str | None, typer.Option("--end-date", help="Last date of a range (needs --start-date).", show_default=False)]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", help="One trading date YYYY-MM-DD (overrides a range).", show_default=False),
+]
+SnapshotOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--snapshot-time",
+        help="A date, or an ISO timestamp with offset used as the cut-off as is.",
+        show_default=False,
+    ),
+]
+StartOpt = Annotated[
+    str | None,
+    typer.Option("--start-date", help="First date of a range (needs --end-date).", show_default=False),
+]
+EndOpt = Annotated[
+    str | None,
+    typer.Option("--end-date", help="Last date of a range (needs --start-date).", show_default=False),
+]
 WatchlistOpt = Annotated[str | None, typer.Option("--watchlist", help="Only this watchlist_id.", show_default=False)]
-TickersOpt = Annotated[str | None, typer.Option("--tickers", help="Comma-separated symbols narrowing the universe.", show_default=False)]
+TickersOpt = Annotated[
+    str | None,
+    typer.Option("--tickers", help="Comma-separated symbols narrowing the universe.", show_default=False),
+]
 FillMissingOpt = Annotated[bool, typer.Option("--fill-missing", help="Only ticker-days whose document is missing.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Compute and log; write nothing.")]
-ShardOpt = Annotated[str | None, typer.Option("--shard", help="i/n: process only shard i of n (by symbol hash), 1-based.", show_default=False)]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option("--shard", help="i/n: process only shard i of n (by symbol hash), 1-based.", show_default=False),
+]
 MaxDte = Annotated[int, typer.Option("--max-dte-days", min=0, help="Drop contracts expiring later than this.")]
 MinOi = Annotated[int, typer.Option("--min-open-interest", min=0, help="Minimum open interest.")]
 MinVolume = Annotated[int, typer.Option("--min-volume", min=0, help="Minimum volume (null counts as 0).")]
 MaxSpread = Annotated[float, typer.Option("--max-spread-pct", min=0, help="Maximum (ask-bid)/mid in percent.")]
 WallsTopN = Annotated[int, typer.Option("--walls-top-n", min=1, help="Walls kept per option type.")]
-SlopeRange = Annotated[float, typer.Option("--gex-slope-range-pct", min=0, max=1, help="Half-width of the slope window as a fraction of spot (0.02 = 2%).")]
+SlopeRange = Annotated[
+    float,
+    typer.Option(
+        "--gex-slope-range-pct",
+        min=0,
+        max=1,
+        help="Half-width of the slope window as a fraction of spot (0.02 = 2%).",
+    ),
+]
 MaxMoneyness = Annotated[float, typer.Option("--max-moneyness", min=0, help="Walls only within |K-S|/S of this.")]
 NeutralGex = Annotated[float, typer.Option("--neutral-gex-threshold", min=0, help="|net GEX| below this is neutral.")]
-SpotOverride = Annotated[float | None, typer.Option("--spot-override", parser=lambda text: _positive_float(text, "--spot-override"), help="Use this spot for every ticker (recorded as spot source 'override').", show_default=False)]
-SignConvention = Annotated[ConventionChoice, typer.Option("--sign-convention", help="kapman: calls -1, puts +1; industry: calls +1, puts -1.")]
-StaleAfter = Annotated[int, typer.Option("--stale-after-days", min=0, help="Options snapshots older than this get the stale diagnostic.")]
+SpotOverride = Annotated[
+    float | None,
+    typer.Option(
+        "--spot-override",
+        parser=lambda text: _positive_float(text, "--spot-override"),
+        help="Use this spot for every ticker (recorded as spot source 'override').",
+        show_default=False,
+    ),
+]
+SignConvention = Annotated[
+    ConventionChoice,
+    typer.Option("--sign-convention", help="kapman: calls -1, puts +1; industry: calls +1, puts -1."),
+]
+StaleAfter = Annotated[
+    int,
+    typer.Option("--stale-after-days", min=0, help="Options snapshots older than this get the stale diagnostic."),
+]
 Lookback = Annotated[int, typer.Option("--lookback", min=1, help="Rows of IV history used for rank and percentile.")]
 MinHistory = Annotated[int, typer.Option("--min-history", min=1, help="History points needed before IV rank is given.")]
 
-DEALER_FLAGS = {"max_dte_days": "--max-dte-days", "min_open_interest": "--min-open-interest",
-                "min_volume": "--min-volume", "max_spread_pct": "--max-spread-pct", "walls_top_n": "--walls-top-n",
-                "gex_slope_range_pct": "--gex-slope-range-pct", "max_moneyness": "--max-moneyness",
-                "neutral_gex_threshold": "--neutral-gex-threshold", "sign_convention": "--sign-convention",
-                "stale_after_days": "--stale-after-days", "spot_override": "--spot-override"}
-VOL_FLAGS = {"lookback": "--lookback", "min_history": "--min-history", "stale_after_days": "--stale-after-days"}
+DEALER_FLAGS = {
+    "max_dte_days": "--max-dte-days",
+    "min_open_interest": "--min-open-interest",
+    "min_volume": "--min-volume",
+    "max_spread_pct": "--max-spread-pct",
+    "walls_top_n": "--walls-top-n",
+    "gex_slope_range_pct": "--gex-slope-range-pct",
+    "max_moneyness": "--max-moneyness",
+    "neutral_gex_threshold": "--neutral-gex-threshold",
+    "sign_convention": "--sign-convention",
+    "stale_after_days": "--stale-after-days",
+    "spot_override": "--spot-override",
+}
+VOL_FLAGS = {
+    "lookback": "--lookback",
+    "min_history": "--min-history",
+    "stale_after_days": "--stale-after-days",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +182,17 @@ class Runtime:
     log_format: str
 
 
-def _start(db_url: str | None, log_level: str | None, verbose: bool, debug: bool, quiet: bool,
-           log_format: str) -> Runtime:
+def _start(
+    db_url: str | None, log_level: str | None, verbose: bool, debug: bool, quiet: bool, log_format: str
+) -> Runtime:
     """Configure logging once for this invocation and resolve the database URL."""
     log_format = str(log_format.value if isinstance(log_format, StrEnum) else log_format)
     level_name = log_level.value if isinstance(log_level, StrEnum) else log_level
-    configure_logging(level=resolve_level(level_name, verbose, debug, quiet), quiet=quiet and not level_name,
-                      log_format=log_format)
+    configure_logging(
+        level=resolve_level(level_name, verbose, debug, quiet),
+        quiet=quiet and not level_name,
+        log_format=log_format,
+    )
     try:
         url = resolve_database_url(db_url)
     except Exception:
@@ -120,8 +204,9 @@ def _session_factory(runtime: Runtime):
     try:
         return make_session_factory(make_engine(runtime.url))
     except Exception as error:  # unknown driver, malformed URL
-        raise typer.BadParameter(f"cannot use database URL {runtime.masked_url}: {type(error).__name__}",
-                                 param_hint="--db-url") from None
+        raise typer.BadParameter(
+            f"cannot use database URL {runtime.masked_url}: {type(error).__name__}", param_hint="--db-url"
+        ) from None
 
 
 def guarded(command):
@@ -134,7 +219,10 @@ def guarded(command):
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Exception as error:
-            log.error("command_failed", error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+            log.error(
+                "command_failed",
+                error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+            )
             log.debug("command_traceback", exc_info=True)
             raise typer.Exit(1) from None
 
@@ -160,8 +248,23 @@ def _overrides(ctx: typer.Context, names: dict[str, str]) -> tuple[str, ...]:
     return tuple(given)
 
 
-def _batch_options(*, date, snapshot_time, start_date, end_date, watchlist, tickers, fill_missing, dry_run,
-                   heartbeat, shard, verbose, debug, overrides, runtime: Runtime) -> BatchOptions:
+def _batch_options(
+    *,
+    date,
+    snapshot_time,
+    start_date,
+    end_date,
+    watchlist,
+    tickers,
+    fill_missing,
+    dry_run,
+    heartbeat,
+    shard,
+    verbose,
+    debug,
+    overrides,
+    runtime: Runtime,
+) -> BatchOptions:
     snapshot_day, snapshot_moment = parse_snapshot_time(snapshot_time)
     day = snapshot_day or parse_date(date, "--date")
     start, end = parse_date(start_date, "--start-date"), parse_date(end_date, "--end-date")
@@ -169,9 +272,18 @@ def _batch_options(*, date, snapshot_time, start_date, end_date, watchlist, tick
         selection = DateSelection(day=day, snapshot_time=snapshot_moment, start=start, end=end)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--start-date/--end-date") from None
-    return BatchOptions(dates=selection, watchlist=watchlist, tickers=parse_symbols(tickers),
-                        fill_missing=fill_missing, dry_run=dry_run, heartbeat=heartbeat, verbose=verbose or debug,
-                        shard=parse_shard(shard), overrides=overrides, database=runtime.masked_url)
+    return BatchOptions(
+        dates=selection,
+        watchlist=watchlist,
+        tickers=parse_symbols(tickers),
+        fill_missing=fill_missing,
+        dry_run=dry_run,
+        heartbeat=heartbeat,
+        verbose=verbose or debug,
+        shard=parse_shard(shard),
+        overrides=overrides,
+        database=runtime.masked_url,
+    )
 
 
 def _params(model, values: dict, flags: dict[str, str]):
@@ -188,8 +300,14 @@ def _params(model, values: dict, flags: dict[str, str]):
 
 @db_app.command("upgrade")
 @guarded
-def db_upgrade(db_url: DbUrl = None, log_level: LogLevel = None, log_format: LogFormat = FormatChoice.auto,
-               verbose: Verbose = False, debug: Debug = False, quiet: Quiet = False) -> None:
+def db_upgrade(
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
     """Apply the migrations to the database (safe to run again)."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
     engine = _session_factory(runtime).kw["bind"]
@@ -208,36 +326,64 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Any rejected row fail
 
 @import_app.command("tickers")
 @guarded
-def import_tickers(file: FileArg, strict: StrictOpt = False, db_url: DbUrl = None, log_level: LogLevel = None,
-                   log_format: LogFormat = FormatChoice.auto, verbose: Verbose = False, debug: Debug = False,
-                   quiet: Quiet = False) -> None:
+def import_tickers(
+    file: FileArg,
+    strict: StrictOpt = False,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
     """Columns: symbol, name, sector, is_active."""
     _import("tickers", file, strict, db_url, log_level, log_format, verbose, debug, quiet)
 
 
 @import_app.command("watchlist")
 @guarded
-def import_watchlist(file: FileArg, strict: StrictOpt = False, db_url: DbUrl = None, log_level: LogLevel = None,
-                     log_format: LogFormat = FormatChoice.auto, verbose: Verbose = False, debug: Debug = False,
-                     quiet: Quiet = False) -> None:
+def import_watchlist(
+    file: FileArg,
+    strict: StrictOpt = False,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
     """Columns: watchlist_id, symbol, active, source, effective_date."""
     _import("watchlist", file, strict, db_url, log_level, log_format, verbose, debug, quiet)
 
 
 @import_app.command("ohlcv")
 @guarded
-def import_ohlcv(file: FileArg, strict: StrictOpt = False, db_url: DbUrl = None, log_level: LogLevel = None,
-                 log_format: LogFormat = FormatChoice.auto, verbose: Verbose = False, debug: Debug = False,
-                 quiet: Quiet = False) -> None:
+def import_ohlcv(
+    file: FileArg,
+    strict: StrictOpt = False,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
     """Columns: symbol, date, open, high, low, close, volume."""
     _import("ohlcv", file, strict, db_url, log_level, log_format, verbose, debug, quiet)
 
 
 @import_app.command("options-chains")
 @guarded
-def import_options(file: FileArg, strict: StrictOpt = False, db_url: DbUrl = None, log_level: LogLevel = None,
-                   log_format: LogFormat = FormatChoice.auto, verbose: Verbose = False, debug: Debug = False,
-                   quiet: Quiet = False) -> None:
+def import_options(
+    file: FileArg,
+    strict: StrictOpt = False,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
     """Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, last,
     volume, open_interest, implied_volatility, delta, gamma, theta, vega."""
     _import("options-chains", file, strict, db_url, log_level, log_format, verbose, debug, quiet)
@@ -246,18 +392,32 @@ def import_options(file: FileArg, strict: StrictOpt = False, db_url: DbUrl = Non
 @app.command("sample-data")
 @guarded
 def sample_data(
-    tickers: Annotated[int, typer.Option("--tickers", min=1, max=2000, help="Tickers (3 of them edge cases when >= 5).")] = 20,
+    tickers: Annotated[
+        int, typer.Option("--tickers", min=1, max=2000, help="Tickers (3 of them edge cases when >= 5).")
+    ] = 20,
     days: Annotated[int, typer.Option("--days", min=1, max=2000, help="Sessions, ending at --end-date.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same rows.")] = 7,
-    end_date: Annotated[str, typer.Option("--end-date", help="Last session of the sample market.")] = DEFAULT_END_DATE.isoformat(),
+    end_date: Annotated[
+        str, typer.Option("--end-date", help="Last session of the sample market.")
+    ] = DEFAULT_END_DATE.isoformat(),
     watchlist: Annotated[str, typer.Option("--watchlist", help="watchlist_id to fill.")] = DEFAULT_WATCHLIST,
-    db_url: DbUrl = None, log_level: LogLevel = None, log_format: LogFormat = FormatChoice.auto,
-    verbose: Verbose = False, debug: Debug = False, quiet: Quiet = False,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write a deterministic synthetic market (tickers, watchlist, OHLCV, option chains) into the database."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    run_sample_data(_session_factory(runtime), tickers=tickers, days=days, seed=seed,
-                    end_date=parse_date(end_date, "--end-date"), watchlist=watchlist)
+    run_sample_data(
+        _session_factory(runtime),
+        tickers=tickers,
+        days=days,
+        seed=seed,
+        end_date=parse_date(end_date, "--end-date"),
+        watchlist=watchlist,
+    )
 
 
 # ------------------------------------------------------------------ metric jobs
@@ -267,29 +427,68 @@ def sample_data(
 @guarded
 def dealer_metrics(
     ctx: typer.Context,
-    db_url: DbUrl = None, date: DateOpt = None, snapshot_time: SnapshotOpt = None,
-    start_date: StartOpt = None, end_date: EndOpt = None, watchlist: WatchlistOpt = None,
-    tickers: TickersOpt = None, fill_missing: FillMissingOpt = False, dry_run: DryRunOpt = False,
+    db_url: DbUrl = None,
+    date: DateOpt = None,
+    snapshot_time: SnapshotOpt = None,
+    start_date: StartOpt = None,
+    end_date: EndOpt = None,
+    watchlist: WatchlistOpt = None,
+    tickers: TickersOpt = None,
+    fill_missing: FillMissingOpt = False,
+    dry_run: DryRunOpt = False,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=1, help="Log progress every N tickers.")] = 25,
     shard: ShardOpt = None,
-    max_dte_days: MaxDte = 90, min_open_interest: MinOi = 100, min_volume: MinVolume = 1,
-    max_spread_pct: MaxSpread = 10.0, walls_top_n: WallsTopN = 3, gex_slope_range_pct: SlopeRange = 0.02,
-    max_moneyness: MaxMoneyness = 0.20, neutral_gex_threshold: NeutralGex = 1_000_000.0,
-    spot_override: SpotOverride = None, sign_convention: SignConvention = ConventionChoice.kapman, stale_after_days: StaleAfter = 3,
-    verbose: Verbose = False, debug: Debug = False, quiet: Quiet = False,
-    log_level: LogLevel = None, log_format: LogFormat = FormatChoice.auto,
+    max_dte_days: MaxDte = 90,
+    min_open_interest: MinOi = 100,
+    min_volume: MinVolume = 1,
+    max_spread_pct: MaxSpread = 10.0,
+    walls_top_n: WallsTopN = 3,
+    gex_slope_range_pct: SlopeRange = 0.02,
+    max_moneyness: MaxMoneyness = 0.20,
+    neutral_gex_threshold: NeutralGex = 1_000_000.0,
+    spot_override: SpotOverride = None,
+    sign_convention: SignConvention = ConventionChoice.kapman,
+    stale_after_days: StaleAfter = 3,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """Compute dealer metrics (GEX, flip, walls, DGPI) into daily_snapshots.dealer_metrics_json."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    params = _params(DealerParams, dict(
-        max_dte_days=max_dte_days, min_open_interest=min_open_interest, min_volume=min_volume,
-        max_spread_pct=max_spread_pct, walls_top_n=walls_top_n, gex_slope_range_pct=gex_slope_range_pct,
-        max_moneyness=max_moneyness, neutral_gex_threshold=neutral_gex_threshold, sign_convention=str(sign_convention.value),
-        stale_after_days=stale_after_days), DEALER_FLAGS)
-    options = _batch_options(date=date, snapshot_time=snapshot_time, start_date=start_date, end_date=end_date,
-                             watchlist=watchlist, tickers=tickers, fill_missing=fill_missing, dry_run=dry_run,
-                             heartbeat=heartbeat, shard=shard, verbose=verbose, debug=debug,
-                             overrides=_overrides(ctx, DEALER_FLAGS), runtime=runtime)
+    params = _params(
+        DealerParams,
+        dict(
+            max_dte_days=max_dte_days,
+            min_open_interest=min_open_interest,
+            min_volume=min_volume,
+            max_spread_pct=max_spread_pct,
+            walls_top_n=walls_top_n,
+            gex_slope_range_pct=gex_slope_range_pct,
+            max_moneyness=max_moneyness,
+            neutral_gex_threshold=neutral_gex_threshold,
+            sign_convention=str(sign_convention.value),
+            stale_after_days=stale_after_days,
+        ),
+        DEALER_FLAGS,
+    )
+    options = _batch_options(
+        date=date,
+        snapshot_time=snapshot_time,
+        start_date=start_date,
+        end_date=end_date,
+        watchlist=watchlist,
+        tickers=tickers,
+        fill_missing=fill_missing,
+        dry_run=dry_run,
+        heartbeat=heartbeat,
+        shard=shard,
+        verbose=verbose,
+        debug=debug,
+        overrides=_overrides(ctx, DEALER_FLAGS),
+        runtime=runtime,
+    )
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
         summary = run_dealer_metrics(session_factory, options, params, spot_override=spot_override, progress=progress)
@@ -300,23 +499,49 @@ def dealer_metrics(
 @guarded
 def vol_metrics(
     ctx: typer.Context,
-    db_url: DbUrl = None, date: DateOpt = None, snapshot_time: SnapshotOpt = None,
-    start_date: StartOpt = None, end_date: EndOpt = None, watchlist: WatchlistOpt = None,
-    tickers: TickersOpt = None, fill_missing: FillMissingOpt = False, dry_run: DryRunOpt = False,
+    db_url: DbUrl = None,
+    date: DateOpt = None,
+    snapshot_time: SnapshotOpt = None,
+    start_date: StartOpt = None,
+    end_date: EndOpt = None,
+    watchlist: WatchlistOpt = None,
+    tickers: TickersOpt = None,
+    fill_missing: FillMissingOpt = False,
+    dry_run: DryRunOpt = False,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=1, help="Log progress every N tickers.")] = 50,
-    shard: ShardOpt = None, lookback: Lookback = 252, min_history: MinHistory = 20,
+    shard: ShardOpt = None,
+    lookback: Lookback = 252,
+    min_history: MinHistory = 20,
     stale_after_days: StaleAfter = 3,
-    verbose: Verbose = False, debug: Debug = False, quiet: Quiet = False,
-    log_level: LogLevel = None, log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """Compute volatility metrics (IV, rank, skew, term structure) into daily_snapshots.volatility_metrics_json."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    params = _params(VolatilityParams, dict(lookback=lookback, min_history=min_history,
-                                            stale_after_days=stale_after_days), VOL_FLAGS)
-    options = _batch_options(date=date, snapshot_time=snapshot_time, start_date=start_date, end_date=end_date,
-                             watchlist=watchlist, tickers=tickers, fill_missing=fill_missing, dry_run=dry_run,
-                             heartbeat=heartbeat, shard=shard, verbose=verbose, debug=debug,
-                             overrides=_overrides(ctx, VOL_FLAGS), runtime=runtime)
+    params = _params(
+        VolatilityParams,
+        dict(lookback=lookback, min_history=min_history, stale_after_days=stale_after_days),
+        VOL_FLAGS,
+    )
+    options = _batch_options(
+        date=date,
+        snapshot_time=snapshot_time,
+        start_date=start_date,
+        end_date=end_date,
+        watchlist=watchlist,
+        tickers=tickers,
+        fill_missing=fill_missing,
+        dry_run=dry_run,
+        heartbeat=heartbeat,
+        shard=shard,
+        verbose=verbose,
+        debug=debug,
+        overrides=_overrides(ctx, VOL_FLAGS),
+        runtime=runtime,
+    )
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
         summary = run_volatility_metrics(session_factory, options, params, progress=progress)
@@ -327,35 +552,85 @@ def vol_metrics(
 @guarded
 def run_daily_command(
     ctx: typer.Context,
-    db_url: DbUrl = None, date: DateOpt = None, snapshot_time: SnapshotOpt = None,
-    start_date: StartOpt = None, end_date: EndOpt = None, watchlist: WatchlistOpt = None,
-    tickers: TickersOpt = None, fill_missing: FillMissingOpt = False, dry_run: DryRunOpt = False,
+    db_url: DbUrl = None,
+    date: DateOpt = None,
+    snapshot_time: SnapshotOpt = None,
+    start_date: StartOpt = None,
+    end_date: EndOpt = None,
+    watchlist: WatchlistOpt = None,
+    tickers: TickersOpt = None,
+    fill_missing: FillMissingOpt = False,
+    dry_run: DryRunOpt = False,
     heartbeat: Annotated[int, typer.Option("--heartbeat", min=1, help="Log progress every N tickers.")] = 50,
-    shard: ShardOpt = None, lookback: Lookback = 252, min_history: MinHistory = 20,
-    max_dte_days: MaxDte = 90, min_open_interest: MinOi = 100, min_volume: MinVolume = 1,
-    max_spread_pct: MaxSpread = 10.0, walls_top_n: WallsTopN = 3, gex_slope_range_pct: SlopeRange = 0.02,
-    max_moneyness: MaxMoneyness = 0.20, neutral_gex_threshold: NeutralGex = 1_000_000.0,
-    spot_override: SpotOverride = None, sign_convention: SignConvention = ConventionChoice.kapman, stale_after_days: StaleAfter = 3,
-    verbose: Verbose = False, debug: Debug = False, quiet: Quiet = False,
-    log_level: LogLevel = None, log_format: LogFormat = FormatChoice.auto,
+    shard: ShardOpt = None,
+    lookback: Lookback = 252,
+    min_history: MinHistory = 20,
+    max_dte_days: MaxDte = 90,
+    min_open_interest: MinOi = 100,
+    min_volume: MinVolume = 1,
+    max_spread_pct: MaxSpread = 10.0,
+    walls_top_n: WallsTopN = 3,
+    gex_slope_range_pct: SlopeRange = 0.02,
+    max_moneyness: MaxMoneyness = 0.20,
+    neutral_gex_threshold: NeutralGex = 1_000_000.0,
+    spot_override: SpotOverride = None,
+    sign_convention: SignConvention = ConventionChoice.kapman,
+    stale_after_days: StaleAfter = 3,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """The daily pipeline entry: volatility metrics, then dealer metrics, for the same dates and universe."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    dealer_params = _params(DealerParams, dict(
-        max_dte_days=max_dte_days, min_open_interest=min_open_interest, min_volume=min_volume,
-        max_spread_pct=max_spread_pct, walls_top_n=walls_top_n, gex_slope_range_pct=gex_slope_range_pct,
-        max_moneyness=max_moneyness, neutral_gex_threshold=neutral_gex_threshold, sign_convention=str(sign_convention.value),
-        stale_after_days=stale_after_days), DEALER_FLAGS)
-    vol_params = _params(VolatilityParams, dict(lookback=lookback, min_history=min_history,
-                                                stale_after_days=stale_after_days), VOL_FLAGS)
-    options = _batch_options(date=date, snapshot_time=snapshot_time, start_date=start_date, end_date=end_date,
-                             watchlist=watchlist, tickers=tickers, fill_missing=fill_missing, dry_run=dry_run,
-                             heartbeat=heartbeat, shard=shard, verbose=verbose, debug=debug,
-                             overrides=_overrides(ctx, {**DEALER_FLAGS, **VOL_FLAGS}), runtime=runtime)
+    dealer_params = _params(
+        DealerParams,
+        dict(
+            max_dte_days=max_dte_days,
+            min_open_interest=min_open_interest,
+            min_volume=min_volume,
+            max_spread_pct=max_spread_pct,
+            walls_top_n=walls_top_n,
+            gex_slope_range_pct=gex_slope_range_pct,
+            max_moneyness=max_moneyness,
+            neutral_gex_threshold=neutral_gex_threshold,
+            sign_convention=str(sign_convention.value),
+            stale_after_days=stale_after_days,
+        ),
+        DEALER_FLAGS,
+    )
+    vol_params = _params(
+        VolatilityParams,
+        dict(lookback=lookback, min_history=min_history, stale_after_days=stale_after_days),
+        VOL_FLAGS,
+    )
+    options = _batch_options(
+        date=date,
+        snapshot_time=snapshot_time,
+        start_date=start_date,
+        end_date=end_date,
+        watchlist=watchlist,
+        tickers=tickers,
+        fill_missing=fill_missing,
+        dry_run=dry_run,
+        heartbeat=heartbeat,
+        shard=shard,
+        verbose=verbose,
+        debug=debug,
+        overrides=_overrides(ctx, {**DEALER_FLAGS, **VOL_FLAGS}),
+        runtime=runtime,
+    )
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
-        summary = run_daily(session_factory, options, dealer_params=dealer_params, volatility_params=vol_params,
-                            spot_override=spot_override, progress=progress)
+        summary = run_daily(
+            session_factory,
+            options,
+            dealer_params=dealer_params,
+            volatility_params=vol_params,
+            spot_override=spot_override,
+            progress=progress,
+        )
     raise typer.Exit(summary.exit_code)
 
 

@@ -26,8 +26,9 @@ def parse_snapshot_time(value: str | None) -> tuple[dt.date | None, dt.datetime 
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is neither a date nor an ISO timestamp",
-                                 param_hint="--snapshot-time") from None
+        raise typer.BadParameter(
+            f"{value!r} is neither a date nor an ISO timestamp", param_hint="--snapshot-time"
+        ) from None
     if moment.tzinfo is None:
         raise typer.BadParameter(f"{value!r} has no UTC offset (e.g. +00:00)", param_hint="--snapshot-time")
     return None, moment

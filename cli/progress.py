@@ -20,9 +20,16 @@ def progress_reporter(log_format: str, stream=None) -> Iterator[Callable[[int, i
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(file=stream)
-    progress = Progress(TextColumn("ticker-days"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]}/s"), TimeRemainingColumn(), console=console,
-                        redirect_stderr=True, transient=True)
+    progress = Progress(
+        TextColumn("ticker-days"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}/s"),
+        TimeRemainingColumn(),
+        console=console,
+        redirect_stderr=True,
+        transient=True,
+    )
     with progress:
         task = progress.add_task("batch", total=None, rate="-")
         # Log lines written while the bar is shown go through rich, above the bar.

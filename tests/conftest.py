@@ -87,3 +87,10 @@ def logs():
     """Events logged through structlog during the test."""
     with structlog.testing.capture_logs() as captured:
         yield captured
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog():
+    """CLI tests configure structlog onto CliRunner's streams; never let that leak into the next test."""
+    yield
+    structlog.reset_defaults()

@@ -44,7 +44,9 @@ class PostgresServer:
             with self._admin.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as error:
-            raise PostgresUnavailable(f"cannot connect to PostgreSQL at {make_url(self.admin_url)!r}: {error}") from error
+            raise PostgresUnavailable(
+                f"cannot connect to PostgreSQL at {make_url(self.admin_url)!r}: {error}"
+            ) from error
         self._created: list[str] = []
 
     def create_database(self) -> str:

@@ -6,8 +6,8 @@ Create Date: 2026-11-22
 """
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 from app.repositories.types import UTCDateTime, json_column_type, numeric_type, text_array_type
 
 revision = "0001_baseline"
@@ -45,8 +45,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "ohlcv",
-        sa.Column("ticker_id", sa.Uuid(), sa.ForeignKey("tickers.id", name="fk_ohlcv_ticker_id_tickers"),
-                  nullable=False),
+        sa.Column(
+            "ticker_id",
+            sa.Uuid(),
+            sa.ForeignKey("tickers.id", name="fk_ohlcv_ticker_id_tickers"),
+            nullable=False,
+        ),
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("open", numeric_type()),
         sa.Column("high", numeric_type()),
@@ -59,8 +63,12 @@ def upgrade() -> None:
     op.create_table(
         "options_chains",
         sa.Column("time", UTCDateTime(), nullable=False),
-        sa.Column("ticker_id", sa.Uuid(),
-                  sa.ForeignKey("tickers.id", name="fk_options_chains_ticker_id_tickers"), nullable=False),
+        sa.Column(
+            "ticker_id",
+            sa.Uuid(),
+            sa.ForeignKey("tickers.id", name="fk_options_chains_ticker_id_tickers"),
+            nullable=False,
+        ),
         sa.Column("expiration_date", sa.Date(), nullable=False),
         sa.Column("strike_price", numeric_type(12, 4), nullable=False),
         sa.Column("option_type", sa.String(1), nullable=False),
@@ -75,17 +83,26 @@ def upgrade() -> None:
         sa.Column("theta", numeric_type()),
         sa.Column("vega", numeric_type()),
         _created_at(),
-        sa.UniqueConstraint("time", "ticker_id", "expiration_date", "strike_price", "option_type",
-                            name="uq_options_chains_contract"),
+        sa.UniqueConstraint(
+            "time",
+            "ticker_id",
+            "expiration_date",
+            "strike_price",
+            "option_type",
+            name="uq_options_chains_contract",
+        ),
         sa.CheckConstraint("option_type IN ('C', 'P')", name="ck_options_chains_option_type"),
     )
-    op.create_index("ix_options_chains_ticker_time", "options_chains",
-                    ["ticker_id", sa.text("time DESC")])
+    op.create_index("ix_options_chains_ticker_time", "options_chains", ["ticker_id", sa.text("time DESC")])
     op.create_table(
         "daily_snapshots",
         sa.Column("time", UTCDateTime(), nullable=False),
-        sa.Column("ticker_id", sa.Uuid(),
-                  sa.ForeignKey("tickers.id", name="fk_daily_snapshots_ticker_id_tickers"), nullable=False),
+        sa.Column(
+            "ticker_id",
+            sa.Uuid(),
+            sa.ForeignKey("tickers.id", name="fk_daily_snapshots_ticker_id_tickers"),
+            nullable=False,
+        ),
         sa.Column("wyckoff_phase", sa.String(50)),
         sa.Column("phase_score", numeric_type()),
         sa.Column("phase_confidence", numeric_type()),
@@ -115,19 +132,17 @@ def _make_hypertables_if_timescale() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    available = bind.execute(
-        sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-    ).scalar()
+    available = bind.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")).scalar()
     if not available:
         return
     savepoint = bind.begin_nested()
     try:
         # Fails when the library is not in shared_preload_libraries; that server keeps plain tables.
         bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
-        bind.execute(sa.text(
-            "SELECT create_hypertable('options_chains', 'time', if_not_exists => TRUE, migrate_data => TRUE)"))
-        bind.execute(sa.text(
-            "SELECT create_hypertable('ohlcv', 'date', if_not_exists => TRUE, migrate_data => TRUE)"))
+        bind.execute(
+            sa.text("SELECT create_hypertable('options_chains', 'time', if_not_exists => TRUE, migrate_data => TRUE)")
+        )
+        bind.execute(sa.text("SELECT create_hypertable('ohlcv', 'date', if_not_exists => TRUE, migrate_data => TRUE)"))
         savepoint.commit()
     except sa.exc.DBAPIError:
         savepoint.rollback()

@@ -163,7 +163,7 @@ def compute_walls(
     return [
         Wall(
             strike=round_or_none(strikes[i], 4),
-            open_interest=int(round(oi[i])),
+            open_interest=round(oi[i]),
             gex=round_or_none(wall_gex[i], 2),
             contracts=int(contracts[i]),
             distance_from_spot=round_or_none(strikes[i] - spot, 4),
@@ -187,10 +187,7 @@ def compute_gex_slope(strikes: FloatArray, strike_gex: FloatArray, spot: float, 
 
 def compute_dgpi(gex_net: float, gex_slope_written: float | None, iv_rank: float | None) -> float:
     """Dealer gamma pressure index in [−100, 100]: log-scaled net GEX, tilted by slope and IV rank."""
-    if gex_net == 0:
-        base = 0.0
-    else:
-        base = math.copysign(math.log10(abs(gex_net) + 1.0) * 10.0, gex_net)
+    base = 0.0 if gex_net == 0 else math.copysign(math.log10(abs(gex_net) + 1.0) * 10.0, gex_net)
     if gex_slope_written:
         base *= 1.0 + min(max(gex_slope_written * DGPI_SLOPE_WEIGHT, -DGPI_SLOPE_CLAMP), DGPI_SLOPE_CLAMP)
     if iv_rank is not None:
@@ -248,7 +245,7 @@ def _metadata(
         pricing_available=eligibility.pricing_available if eligibility else False,
         options_snapshot_age_days=ctx.options_snapshot_age_days,
         strikes_count=strikes_count,
-        total_open_interest=int(round(total_open_interest)),
+        total_open_interest=round(total_open_interest),
         dgpi_iv_rank=iv_rank,
         diagnostics=diagnostics,
     )
@@ -292,8 +289,13 @@ def _invalid(
         primary_call_wall=None,
         primary_put_wall=None,
         metadata=_metadata(
-            ctx, params, eligibility=eligibility, strikes_count=strikes_count,
-            total_open_interest=total_open_interest, iv_rank=iv_rank, diagnostics=diagnostics or [reason],
+            ctx,
+            params,
+            eligibility=eligibility,
+            strikes_count=strikes_count,
+            total_open_interest=total_open_interest,
+            iv_rank=iv_rank,
+            diagnostics=diagnostics or [reason],
         ),
     )
 
@@ -303,8 +305,15 @@ def error_dealer_metrics(
 ) -> DealerMetrics:
     """The document of a ticker-day whose computation or loading failed."""
     return _invalid(
-        ctx, params, processing_status="ERROR", reason="computation_error", chain_size=chain_size,
-        spot=None, spot_source=None, failure_reason=failure_reason, diagnostics=["computation_error"],
+        ctx,
+        params,
+        processing_status="ERROR",
+        reason="computation_error",
+        chain_size=chain_size,
+        spot=None,
+        spot_source=None,
+        failure_reason=failure_reason,
+        diagnostics=["computation_error"],
     )
 
 
@@ -335,25 +344,53 @@ def compute_dealer_metrics(
     written_spot = round_or_none(usable_spot, 4)
     if chain is None or len(chain) == 0:
         reason = "no_options_snapshot" if chain is None else "empty_options_snapshot"
-        return _invalid(ctx, params, processing_status="NO_OPTIONS", reason=reason, chain_size=0,
-                        spot=written_spot, spot_source=spot_source, iv_rank=iv_rank,
-                        diagnostics=[*diagnostics, reason])
+        return _invalid(
+            ctx,
+            params,
+            processing_status="NO_OPTIONS",
+            reason=reason,
+            chain_size=0,
+            spot=written_spot,
+            spot_source=spot_source,
+            iv_rank=iv_rank,
+            diagnostics=[*diagnostics, reason],
+        )
 
     eligibility = compute_eligibility(chain, params)
     eligible = chain.take(eligibility.mask)
     n_eligible = len(eligible)
     total_oi = float(eligible.open_interest.sum())
     strikes_count = int(np.unique(eligible.strike).shape[0])
-    common = dict(chain_size=len(chain), eligibility=eligibility, total_open_interest=total_oi,
-                  strikes_count=strikes_count, iv_rank=iv_rank)
+    common = dict(
+        chain_size=len(chain),
+        eligibility=eligibility,
+        total_open_interest=total_oi,
+        strikes_count=strikes_count,
+        iv_rank=iv_rank,
+    )
 
     if usable_spot is None:
-        return _invalid(ctx, params, processing_status="MISSING_SPOT", reason="missing_spot", spot=None,
-                        spot_source=None, diagnostics=[*diagnostics, "missing_spot"], **common)
+        return _invalid(
+            ctx,
+            params,
+            processing_status="MISSING_SPOT",
+            reason="missing_spot",
+            spot=None,
+            spot_source=None,
+            diagnostics=[*diagnostics, "missing_spot"],
+            **common,
+        )
     if n_eligible == 0:
-        return _invalid(ctx, params, processing_status="NO_ELIGIBLE_OPTIONS", reason="no_eligible_options",
-                        spot=written_spot, spot_source=spot_source,
-                        diagnostics=[*diagnostics, "no_eligible_options"], **common)
+        return _invalid(
+            ctx,
+            params,
+            processing_status="NO_ELIGIBLE_OPTIONS",
+            reason="no_eligible_options",
+            spot=written_spot,
+            spot_source=spot_source,
+            diagnostics=[*diagnostics, "no_eligible_options"],
+            **common,
+        )
 
     gex = compute_contract_gex(eligible, usable_spot, params.sign_convention)
     profile = compute_strike_profile(eligible, gex)
@@ -379,8 +416,14 @@ def compute_dealer_metrics(
 
     walls = {}
     for name, is_type in (("call", eligible.is_call), ("put", eligible.is_put)):
-        walls[name] = compute_walls(eligible.strike[is_type], eligible.open_interest[is_type], gex[is_type],
-                                    usable_spot, params.max_moneyness, params.walls_top_n)
+        walls[name] = compute_walls(
+            eligible.strike[is_type],
+            eligible.open_interest[is_type],
+            gex[is_type],
+            usable_spot,
+            params.max_moneyness,
+            params.walls_top_n,
+        )
         if not walls[name]:
             diagnostics.append(f"no_{name}_walls_within_moneyness")
 
@@ -417,6 +460,13 @@ def compute_dealer_metrics(
         put_walls=walls["put"],
         primary_call_wall=walls["call"][0] if walls["call"] else None,
         primary_put_wall=walls["put"][0] if walls["put"] else None,
-        metadata=_metadata(ctx, params, eligibility=eligibility, strikes_count=strikes_count,
-                           total_open_interest=total_oi, iv_rank=iv_rank, diagnostics=diagnostics),
+        metadata=_metadata(
+            ctx,
+            params,
+            eligibility=eligibility,
+            strikes_count=strikes_count,
+            total_open_interest=total_oi,
+            iv_rank=iv_rank,
+            diagnostics=diagnostics,
+        ),
     )

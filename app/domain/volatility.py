@@ -131,14 +131,26 @@ def _params_dict(params: VolatilityParams) -> dict[str, float | int | str]:
 def _history_summary(history: FloatArray) -> VolHistory:
     if history.shape[0] == 0:
         return VolHistory(points=0, min=None, max=None)
-    return VolHistory(points=int(history.shape[0]), min=round_or_none(history.min(), 4),
-                      max=round_or_none(history.max(), 4))
+    return VolHistory(
+        points=int(history.shape[0]), min=round_or_none(history.min(), 4), max=round_or_none(history.max(), 4)
+    )
 
 
 def _empty_counts(total: int = 0) -> VolCounts:
-    return VolCounts(total_contracts=total, selected_contracts=0, with_iv_contracts=0, call_contracts=0,
-                     put_contracts=0, front_month_contracts=0, back_month_contracts=0, total_volume=0,
-                     total_open_interest=0, iv_out_of_range=0, malformed=0, expired=0)
+    return VolCounts(
+        total_contracts=total,
+        selected_contracts=0,
+        with_iv_contracts=0,
+        call_contracts=0,
+        put_contracts=0,
+        front_month_contracts=0,
+        back_month_contracts=0,
+        total_volume=0,
+        total_open_interest=0,
+        iv_out_of_range=0,
+        malformed=0,
+        expired=0,
+    )
 
 
 def _null_metrics() -> VolMetricValues:
@@ -170,9 +182,17 @@ def _document(ctx, params, *, status, processing_status, confidence, metrics, di
 
 def error_volatility_metrics(ctx: SnapshotContext, params: VolatilityParams, failure_reason: str) -> VolatilityMetrics:
     """The document of a ticker-day whose computation or loading failed."""
-    return _document(ctx, params, status="INVALID", processing_status="ERROR", confidence="low",
-                     metrics=_null_metrics(), diagnostics=[f"error:{failure_reason}"], counts=_empty_counts(),
-                     history=np.empty(0))
+    return _document(
+        ctx,
+        params,
+        status="INVALID",
+        processing_status="ERROR",
+        confidence="low",
+        metrics=_null_metrics(),
+        diagnostics=[f"error:{failure_reason}"],
+        counts=_empty_counts(),
+        history=np.empty(0),
+    )
 
 
 def compute_volatility_metrics(
@@ -193,9 +213,17 @@ def compute_volatility_metrics(
         diagnostics.append("stale_options_snapshot")
     if chain is None or len(chain) == 0:
         diagnostics.append("no_options_snapshot" if chain is None else "empty_options_snapshot")
-        return _document(ctx, params, status="INVALID", processing_status="NO_OPTIONS", confidence="low",
-                         metrics=_null_metrics(), diagnostics=diagnostics, counts=_empty_counts(),
-                         history=history)
+        return _document(
+            ctx,
+            params,
+            status="INVALID",
+            processing_status="NO_OPTIONS",
+            confidence="low",
+            metrics=_null_metrics(),
+            diagnostics=diagnostics,
+            counts=_empty_counts(),
+            history=history,
+        )
 
     sel = select_contracts(chain)
     iv_chain = chain.take(sel.iv_valid)
@@ -267,8 +295,11 @@ def compute_volatility_metrics(
     }
     missing = [name for name in CORE_METRICS if getattr(metrics, name) is None]
     diagnostics.extend(f"{name}:{null_reasons[name]}" for name in missing)
-    if iv_rank is not None and average_written is not None and history.shape[0] and not (
-        history.min() <= average_written <= history.max()
+    if (
+        iv_rank is not None
+        and average_written is not None
+        and history.shape[0]
+        and not (history.min() <= average_written <= history.max())
     ):
         diagnostics.append("iv_rank:clamped_outside_history_range")
 
@@ -298,19 +329,33 @@ def compute_volatility_metrics(
         put_contracts=int(np.count_nonzero(ratio_chain.is_put)),
         front_month_contracts=n_front,
         back_month_contracts=n_back,
-        total_volume=int(round(total_volume)),
-        total_open_interest=int(round(total_oi)),
+        total_volume=round(total_volume),
+        total_open_interest=round(total_oi),
         iv_out_of_range=sel.iv_out_of_range,
         malformed=sel.malformed,
         expired=sel.expired,
     )
-    return _document(ctx, params, status=status, processing_status=processing_status, confidence=confidence,
-                     metrics=metrics, diagnostics=diagnostics, counts=counts, history=history)
+    return _document(
+        ctx,
+        params,
+        status=status,
+        processing_status=processing_status,
+        confidence=confidence,
+        metrics=metrics,
+        diagnostics=diagnostics,
+        counts=counts,
+        history=history,
+    )
 
 
 def smile_and_term_structure(chain: OptionChain) -> dict[str, FloatArray]:
     """The IVs a volatility chart draws: valid-IV contracts with their strike, DTE and type."""
     sel = select_contracts(chain)
     valid = chain.take(sel.iv_valid)
-    return {"strike": valid.strike, "dte_days": valid.dte_days, "iv": valid.implied_volatility,
-            "is_call": valid.is_call.astype(np.float64), "open_interest": valid.open_interest}
+    return {
+        "strike": valid.strike,
+        "dte_days": valid.dte_days,
+        "iv": valid.implied_volatility,
+        "is_call": valid.is_call.astype(np.float64),
+        "open_interest": valid.open_interest,
+    }

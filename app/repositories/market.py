@@ -17,8 +17,18 @@ from app.domain.chain import OptionChain
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
 
 # Column order of the contract read; every value arrives as float8 (NaN for missing).
-_CHAIN_COLUMNS = ("dte_days", "strike", "option_type", "open_interest", "volume", "bid", "ask",
-                  "implied_volatility", "delta", "gamma")
+_CHAIN_COLUMNS = (
+    "dte_days",
+    "strike",
+    "option_type",
+    "open_interest",
+    "volume",
+    "bid",
+    "ask",
+    "implied_volatility",
+    "delta",
+    "gamma",
+)
 
 _PG_CHAIN_COPY = """
 COPY (
@@ -78,9 +88,7 @@ class MarketDataRepository:
         )
         return {ticker_id: close for ticker_id, close in rows}
 
-    def load_chains(
-        self, snapshot_times: dict[uuid.UUID, dt.datetime], as_of: dt.date
-    ) -> dict[uuid.UUID, OptionChain]:
+    def load_chains(self, snapshot_times: dict[uuid.UUID, dt.datetime], as_of: dt.date) -> dict[uuid.UUID, OptionChain]:
         """Contracts of each ticker's options snapshot, DTE counted from `as_of`."""
         if not snapshot_times:
             return {}
@@ -95,11 +103,14 @@ class MarketDataRepository:
         # Binary COPY of fixed-width float8 rows parses straight into numpy: no per-row Python work.
         raw = self._session.connection().connection.driver_connection
         buffer = bytearray()
-        with raw.cursor() as cursor, cursor.copy(_PG_CHAIN_COPY, {"ids": ids, "times": times, "as_of": as_of}) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(_PG_CHAIN_COPY, {"ids": ids, "times": times, "as_of": as_of}) as copy,
+        ):
             for block in copy:
                 buffer += block
         extension = int.from_bytes(buffer[15:19], "big")
-        body = memoryview(buffer)[_PG_COPY_HEADER + extension: len(buffer) - 2]
+        body = memoryview(buffer)[_PG_COPY_HEADER + extension : len(buffer) - 2]
         rows = np.frombuffer(body, dtype=_PG_ROW_DTYPE)
         if np.any(rows["fields"] != _N_FIELDS) or any(np.any(rows[f"len{i}"] != 8) for i in range(_N_FIELDS)):
             raise RuntimeError("unexpected COPY row layout")
@@ -144,7 +155,7 @@ def _split_chains(ids: list[uuid.UUID], index: np.ndarray, values: np.ndarray) -
     bounds = np.searchsorted(index, np.arange(len(ids) + 1))
     chains = {}
     for i, ticker_id in enumerate(ids):
-        block = values[bounds[i]: bounds[i + 1]]
+        block = values[bounds[i] : bounds[i + 1]]
         columns = dict(zip(_CHAIN_COLUMNS, block.T, strict=True))
         chains[ticker_id] = OptionChain.from_arrays(**columns)
     return chains

@@ -84,7 +84,11 @@ class OptionContract(Base):
     __tablename__ = "options_chains"
     __table_args__ = (
         UniqueConstraint(
-            "time", "ticker_id", "expiration_date", "strike_price", "option_type",
+            "time",
+            "ticker_id",
+            "expiration_date",
+            "strike_price",
+            "option_type",
             name="uq_options_chains_contract",
         ),
         CheckConstraint("option_type IN ('C', 'P')", name="option_type"),

@@ -72,7 +72,12 @@ class SnapshotRepository:
             return {}
         rank = func.row_number().over(partition_by=DailySnapshot.ticker_id, order_by=DailySnapshot.time.desc())
         inner = (
-            select(DailySnapshot.ticker_id, DailySnapshot.time, _average_iv().label("average_iv"), rank.label("rn"))
+            select(
+                DailySnapshot.ticker_id,
+                DailySnapshot.time,
+                _average_iv().label("average_iv"),
+                rank.label("rn"),
+            )
             .where(DailySnapshot.ticker_id.in_(ticker_ids), DailySnapshot.time < before)
             .subquery()
         )
@@ -94,7 +99,11 @@ class SnapshotRepository:
             return {}
         stmt = (
             select(DailySnapshot.ticker_id, DailySnapshot.time, _average_iv())
-            .where(DailySnapshot.ticker_id.in_(ticker_ids), DailySnapshot.time > after, DailySnapshot.time < before)
+            .where(
+                DailySnapshot.ticker_id.in_(ticker_ids),
+                DailySnapshot.time > after,
+                DailySnapshot.time < before,
+            )
             .order_by(DailySnapshot.ticker_id, DailySnapshot.time)
         )
         found: dict[uuid.UUID, list[tuple[dt.datetime, float | None]]] = {}
@@ -108,17 +117,20 @@ class SnapshotRepository:
         """(dealer document, volatility document) of each ticker's row at `time`."""
         if not ticker_ids:
             return {}
-        stmt = select(DailySnapshot.ticker_id, DailySnapshot.dealer_metrics_json, DailySnapshot.volatility_metrics_json).where(
-            DailySnapshot.time == time, DailySnapshot.ticker_id.in_(ticker_ids)
-        )
+        stmt = select(
+            DailySnapshot.ticker_id, DailySnapshot.dealer_metrics_json, DailySnapshot.volatility_metrics_json
+        ).where(DailySnapshot.time == time, DailySnapshot.ticker_id.in_(ticker_ids))
         return {tid: (dealer, vol) for tid, dealer, vol in self._session.execute(stmt)}
 
     def list_volatility_history(self, ticker_id: uuid.UUID, until: dt.datetime) -> list[tuple[dt.datetime, dict]]:
         """Every volatility document of a ticker up to `until`, ascending (for history charts)."""
         stmt = (
             select(DailySnapshot.time, DailySnapshot.volatility_metrics_json)
-            .where(DailySnapshot.ticker_id == ticker_id, DailySnapshot.time <= until,
-                   DailySnapshot.volatility_metrics_json.is_not(None))
+            .where(
+                DailySnapshot.ticker_id == ticker_id,
+                DailySnapshot.time <= until,
+                DailySnapshot.volatility_metrics_json.is_not(None),
+            )
             .order_by(DailySnapshot.time)
         )
         return [(time, doc) for time, doc in self._session.execute(stmt)]

@@ -23,7 +23,10 @@ def ensure_tickers(session: Session, symbols: set[str]) -> dict[str, uuid.UUID]:
     known = universe.map_symbols(sorted(symbols))
     missing = sorted(symbols - set(known))
     if missing:
-        bulk_insert_ignore(session, "tickers", {"id": [ticker_uuid(s) for s in missing], "symbol": missing,
-                                                "is_active": True})
+        bulk_insert_ignore(
+            session,
+            "tickers",
+            {"id": [ticker_uuid(s) for s in missing], "symbol": missing, "is_active": True},
+        )
         known = universe.map_symbols(sorted(symbols))
     return known

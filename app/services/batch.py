@@ -130,7 +130,7 @@ def shard_of(symbol: str, count: int) -> int:
 
 def _chunks(refs: list[TickerRef], size: int) -> Iterator[list[TickerRef]]:
     for start in range(0, len(refs), size):
-        yield refs[start: start + size]
+        yield refs[start : start + size]
 
 
 def _describe_error(error: BaseException, url: str) -> str:
@@ -172,13 +172,20 @@ class BatchRunner:
             index, count = opts.shard
             refs = [r for r in refs if shard_of(r.symbol, count) == index]
         for symbol in universe.unknown_symbols:
-            log.warning("unknown_symbol", job=self.job.name, symbol=symbol,
-                        reason="watchlist symbol has no tickers row; no daily_snapshots row can be written")
+            log.warning(
+                "unknown_symbol",
+                job=self.job.name,
+                symbol=symbol,
+                reason="watchlist symbol has no tickers row; no daily_snapshots row can be written",
+            )
         if universe.not_in_watchlist:
             log.warning("tickers_not_in_watchlist", job=self.job.name, symbols=universe.not_in_watchlist)
         summary = BatchSummary(
-            job=self.job.name, dates=[t.day.isoformat() for t in targets], tickers=len(refs),
-            unknown_symbols=universe.unknown_symbols, not_in_watchlist=universe.not_in_watchlist,
+            job=self.job.name,
+            dates=[t.day.isoformat() for t in targets],
+            tickers=len(refs),
+            unknown_symbols=universe.unknown_symbols,
+            not_in_watchlist=universe.not_in_watchlist,
             dry_run=opts.dry_run,
         )
         return refs, targets, summary
@@ -196,17 +203,32 @@ class BatchRunner:
 
         opts = self.options
         dates_field = (
-            {"date": summary.dates[0]} if len(summary.dates) == 1
-            else {"start_date": summary.dates[0] if summary.dates else None,
-                  "end_date": summary.dates[-1] if summary.dates else None, "sessions": len(summary.dates)}
+            {"date": summary.dates[0]}
+            if len(summary.dates) == 1
+            else {
+                "start_date": summary.dates[0] if summary.dates else None,
+                "end_date": summary.dates[-1] if summary.dates else None,
+                "sessions": len(summary.dates),
+            }
         )
         log.info(
-            "batch_started", job=self.job.name, **dates_field, tickers=len(refs),
-            unknown_symbols=len(summary.unknown_symbols), database=opts.database,
-            flags={"fill_missing": opts.fill_missing, "dry_run": opts.dry_run, "watchlist": opts.watchlist,
-                   "tickers": list(opts.tickers) or None, "shard": f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
-                   "heartbeat": opts.heartbeat, **opts.dates.describe()},
-            params=self.job.params_for_log(), overrides=list(opts.overrides),
+            "batch_started",
+            job=self.job.name,
+            **dates_field,
+            tickers=len(refs),
+            unknown_symbols=len(summary.unknown_symbols),
+            database=opts.database,
+            flags={
+                "fill_missing": opts.fill_missing,
+                "dry_run": opts.dry_run,
+                "watchlist": opts.watchlist,
+                "tickers": list(opts.tickers) or None,
+                "shard": f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
+                "heartbeat": opts.heartbeat,
+                **opts.dates.describe(),
+            },
+            params=self.job.params_for_log(),
+            overrides=list(opts.overrides),
         )
         if not targets:
             log.warning("no_sessions_in_range", job=self.job.name, **opts.dates.describe())
@@ -225,8 +247,14 @@ class BatchRunner:
 
     def _fail_early(self, reason: str, started: float) -> BatchSummary:
         log.error("batch_failed", job=self.job.name, reason=reason)
-        return BatchSummary(job=self.job.name, dates=[], tickers=0, exit_code=1, failure=reason,
-                            total_seconds=round(clock.monotonic() - started, 3))
+        return BatchSummary(
+            job=self.job.name,
+            dates=[],
+            tickers=0,
+            exit_code=1,
+            failure=reason,
+            total_seconds=round(clock.monotonic() - started, 3),
+        )
 
     def _finish(self, summary: BatchSummary, state: _RunState, started: float) -> BatchSummary:
         summary.total_seconds = round(clock.monotonic() - started, 3)
@@ -253,8 +281,13 @@ class BatchRunner:
             load_error = None
         except Exception as error:
             inputs, load_error = None, _describe_error(error, self._url)
-            log.warning("chunk_read_failed", job=self.job.name, date=target.day.isoformat(), tickers=len(chunk),
-                        error=load_error)
+            log.warning(
+                "chunk_read_failed",
+                job=self.job.name,
+                date=target.day.isoformat(),
+                tickers=len(chunk),
+                error=load_error,
+            )
         for ref in chunk:
             ticker_started = clock.perf_counter()
             if inputs is not None and opts.fill_missing:
@@ -276,12 +309,19 @@ class BatchRunner:
                 summary.write_failed += 1
                 if state.consecutive_write_failures >= MAX_CONSECUTIVE_WRITE_FAILURES:
                     raise _BatchAborted(
-                        f"{MAX_CONSECUTIVE_WRITE_FAILURES} consecutive ticker writes failed; last: {state.last_write_error}")
+                        f"{MAX_CONSECUTIVE_WRITE_FAILURES} consecutive ticker writes failed; "
+                        f"last: {state.last_write_error}"
+                    )
             summary.processed += 1
             duration = clock.perf_counter() - ticker_started
-            event = dict(job=self.job.name, symbol=ref.symbol, date=target.day.isoformat(),
-                         status=getattr(doc, "status", None), processing_status=getattr(doc, "processing_status", None),
-                         seconds=round(duration, 4))
+            event = dict(
+                job=self.job.name,
+                symbol=ref.symbol,
+                date=target.day.isoformat(),
+                status=getattr(doc, "status", None),
+                processing_status=getattr(doc, "processing_status", None),
+                seconds=round(duration, 4),
+            )
             if opts.verbose:
                 log.info("ticker_done", **event)
             else:
@@ -291,8 +331,12 @@ class BatchRunner:
     def _context(self, ref: TickerRef, target: Target, inputs: ChunkInputs | None) -> SnapshotContext:
         options_time = inputs.snapshot_times.get(ref.ticker_id) if inputs else None
         return SnapshotContext(
-            symbol=ref.symbol, ticker_id=ref.ticker_id, snapshot_time=target.cutoff, snapshot_date=target.day,
-            model_version=self.model_version, options_snapshot_time=options_time,
+            symbol=ref.symbol,
+            ticker_id=ref.ticker_id,
+            snapshot_time=target.cutoff,
+            snapshot_date=target.day,
+            model_version=self.model_version,
+            options_snapshot_time=options_time,
             options_snapshot_age_days=age_days(target.day, options_time) if options_time else None,
             overrides=self.options.overrides,
         )
@@ -305,8 +349,13 @@ class BatchRunner:
             return self.job.compute(ref, inputs, ctx)
         except Exception as error:
             reason = _describe_error(error, self._url)
-            log.warning("ticker_soft_failed", job=self.job.name, symbol=ref.symbol, date=target.day.isoformat(),
-                        error=reason)
+            log.warning(
+                "ticker_soft_failed",
+                job=self.job.name,
+                symbol=ref.symbol,
+                date=target.day.isoformat(),
+                error=reason,
+            )
             log.debug("ticker_traceback", symbol=ref.symbol, traceback=traceback.format_exc())
             return self.job.error_document(ctx, reason)
 
@@ -326,8 +375,14 @@ class BatchRunner:
                     self.sleep(RETRY_BACKOFF_SECONDS[attempt])
                     attempt += 1
                     continue
-                log.warning("ticker_write_failed", job=self.job.name, symbol=ref.symbol,
-                            date=target.day.isoformat(), error=reason, attempts=attempt + 1)
+                log.warning(
+                    "ticker_write_failed",
+                    job=self.job.name,
+                    symbol=ref.symbol,
+                    date=target.day.isoformat(),
+                    error=reason,
+                    attempts=attempt + 1,
+                )
                 return reason
 
     def _count(self, summary: BatchSummary, ref: TickerRef, target: Target, doc: BaseModel) -> None:
@@ -345,9 +400,14 @@ class BatchRunner:
             self.progress(state.done, state.total)
         if state.done % self.options.heartbeat == 0 or now - state.last_heartbeat >= HEARTBEAT_SECONDS:
             state.last_heartbeat = now
-            log.info("heartbeat", job=self.job.name, done=state.done, total=state.total,
-                     percent=round(100.0 * state.done / state.total, 1) if state.total else 100.0,
-                     elapsed_seconds=round(now - started, 1))
+            log.info(
+                "heartbeat",
+                job=self.job.name,
+                done=state.done,
+                total=state.total,
+                percent=round(100.0 * state.done / state.total, 1) if state.total else 100.0,
+                elapsed_seconds=round(now - started, 1),
+            )
 
 
 @dataclass(slots=True)

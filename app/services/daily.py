@@ -42,15 +42,50 @@ def run_daily(
     if volatility.failure and volatility.tickers == 0:
         dealer = volatility.model_copy(update={"job": "dealer_metrics", "failure": "skipped: " + volatility.failure})
     else:
-        dealer = run_dealer_metrics(session_factory, replace(options), dealer_params, spot_override=spot_override,
-                                    sleep=sleep, progress=progress)
-    summary = DailySummary(volatility=volatility, dealer=dealer, exit_code=max(volatility.exit_code, dealer.exit_code),
-                           total_seconds=round(clock.monotonic() - started, 3))
-    log.info("daily_run_finished", dates=volatility.dates, tickers=volatility.tickers,
-             volatility={k: getattr(volatility, k) for k in ("processed", "success", "partial", "missing_options",
-                                                              "soft_failed", "errors", "write_failed")},
-             dealer={k: getattr(dealer, k) for k in ("processed", "success", "partial", "missing_options",
-                                                      "soft_failed", "errors", "write_failed")},
-             unknown_symbols=volatility.unknown_symbols, exit_code=summary.exit_code,
-             total_seconds=summary.total_seconds)
+        dealer = run_dealer_metrics(
+            session_factory,
+            replace(options),
+            dealer_params,
+            spot_override=spot_override,
+            sleep=sleep,
+            progress=progress,
+        )
+    summary = DailySummary(
+        volatility=volatility,
+        dealer=dealer,
+        exit_code=max(volatility.exit_code, dealer.exit_code),
+        total_seconds=round(clock.monotonic() - started, 3),
+    )
+    log.info(
+        "daily_run_finished",
+        dates=volatility.dates,
+        tickers=volatility.tickers,
+        volatility={
+            k: getattr(volatility, k)
+            for k in (
+                "processed",
+                "success",
+                "partial",
+                "missing_options",
+                "soft_failed",
+                "errors",
+                "write_failed",
+            )
+        },
+        dealer={
+            k: getattr(dealer, k)
+            for k in (
+                "processed",
+                "success",
+                "partial",
+                "missing_options",
+                "soft_failed",
+                "errors",
+                "write_failed",
+            )
+        },
+        unknown_symbols=volatility.unknown_symbols,
+        exit_code=summary.exit_code,
+        total_seconds=summary.total_seconds,
+    )
     return summary

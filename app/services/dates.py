@@ -58,8 +58,7 @@ def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None)
         return [Target(trading_date_of(moment), moment)]
     if selection.day is not None:
         if not is_session(selection.day):
-            log.warning("date_not_a_session", date=selection.day.isoformat(),
-                        note="processing it as given")
+            log.warning("date_not_a_session", date=selection.day.isoformat(), note="processing it as given")
         return [Target(selection.day, snapshot_time(selection.day))]
     if selection.start is not None and selection.end is not None:
         return [Target(d, snapshot_time(d)) for d in sessions(selection.start, selection.end)]

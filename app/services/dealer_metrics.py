@@ -50,8 +50,12 @@ class DealerMetricsJob:
             spot, source = inputs.spots.get(ref.ticker_id), "ohlcv_close"
         row = inputs.row_states.get(ref.ticker_id)
         return compute_dealer_metrics(
-            inputs.chains.get(ref.ticker_id), spot, self.params, ctx,
-            spot_source=source, iv_rank=row.iv_rank if row else None,
+            inputs.chains.get(ref.ticker_id),
+            spot,
+            self.params,
+            ctx,
+            spot_source=source,
+            iv_rank=row.iv_rank if row else None,
         )
 
     def error_document(self, ctx: SnapshotContext, reason: str) -> DealerMetrics:
@@ -82,6 +86,12 @@ def run_dealer_metrics(
 ) -> BatchSummary:
     """Compute and upsert dealer metrics; returns the batch summary (exit_code 0 or 1)."""
     job = DealerMetricsJob(params or DealerParams(), spot_override)
-    runner = BatchRunner(job, session_factory, options or BatchOptions(), sleep=sleep, progress=progress,
-                         model_version=MODEL_VERSION)
+    runner = BatchRunner(
+        job,
+        session_factory,
+        options or BatchOptions(),
+        sleep=sleep,
+        progress=progress,
+        model_version=MODEL_VERSION,
+    )
     return runner.run()

@@ -47,8 +47,14 @@ def _symbol(value: str | None) -> str:
     return _text(value, "symbol", required=True, max_len=20).upper()
 
 
-def _number(value: str | None, name: str, *, required: bool = False, positive: bool = False,
-            non_negative: bool = False) -> float | None:
+def _number(
+    value: str | None,
+    name: str,
+    *,
+    required: bool = False,
+    positive: bool = False,
+    non_negative: bool = False,
+) -> float | None:
     text = (value or "").strip()
     if not text:
         if required:
@@ -113,15 +119,22 @@ def _flag(value: str | None, name: str) -> bool:
 
 
 def _parse_ticker(row: dict[str, str]) -> dict[str, Any]:
-    return {"symbol": _symbol(row.get("symbol")), "name": _text(row.get("name"), "name"),
-            "sector": _text(row.get("sector"), "sector"), "is_active": _flag(row.get("is_active"), "is_active")}
+    return {
+        "symbol": _symbol(row.get("symbol")),
+        "name": _text(row.get("name"), "name"),
+        "sector": _text(row.get("sector"), "sector"),
+        "is_active": _flag(row.get("is_active"), "is_active"),
+    }
 
 
 def _parse_watchlist(row: dict[str, str]) -> dict[str, Any]:
-    return {"watchlist_id": _text(row.get("watchlist_id"), "watchlist_id", required=True, max_len=255),
-            "symbol": _symbol(row.get("symbol")), "active": _flag(row.get("active"), "active"),
-            "source": _text(row.get("source"), "source"),
-            "effective_date": _date(row.get("effective_date"), "effective_date", required=False)}
+    return {
+        "watchlist_id": _text(row.get("watchlist_id"), "watchlist_id", required=True, max_len=255),
+        "symbol": _symbol(row.get("symbol")),
+        "active": _flag(row.get("active"), "active"),
+        "source": _text(row.get("source"), "source"),
+        "effective_date": _date(row.get("effective_date"), "effective_date", required=False),
+    }
 
 
 def _parse_ohlcv(row: dict[str, str]) -> dict[str, Any]:
@@ -166,7 +179,11 @@ KINDS: dict[str, ImportKind] = {
     "watchlist": ImportKind("watchlists", ("watchlist_id", "symbol"), _parse_watchlist, False),
     "ohlcv": ImportKind("ohlcv", ("symbol", "date", "close"), _parse_ohlcv, True),
     "options-chains": ImportKind(
-        "options_chains", ("time", "symbol", "expiration_date", "strike_price", "option_type"), _parse_option, True),
+        "options_chains",
+        ("time", "symbol", "expiration_date", "strike_price", "option_type"),
+        _parse_option,
+        True,
+    ),
 }
 
 
@@ -194,7 +211,9 @@ def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterat
         header = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in kind.required_columns if c not in header]
         if missing:
-            raise ImportFileError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+            raise ImportFileError(
+                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
+            )
         reader.fieldnames = header
         chunk: list[dict[str, Any]] = []
         for row in reader:
@@ -228,7 +247,9 @@ def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]])
     return bulk_insert_ignore(session, kind.table, columns)
 
 
-def run_import(session_factory: sessionmaker[Session], kind_name: str, path: Path, *, strict: bool = False) -> ImportSummary:
+def run_import(
+    session_factory: sessionmaker[Session], kind_name: str, path: Path, *, strict: bool = False
+) -> ImportSummary:
     """Load one CSV file; rows already present (same key) are left untouched."""
     kind = KINDS[kind_name]
     summary = ImportSummary(kind=kind_name, path=str(path))
@@ -252,9 +273,20 @@ def run_import(session_factory: sessionmaker[Session], kind_name: str, path: Pat
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
     except SQLAlchemyError as error:
-        summary.exit_code, summary.failure = 1, f"database error: {type(error).__name__}: {str(error).splitlines()[0]}"
+        summary.exit_code, summary.failure = (
+            1,
+            f"database error: {type(error).__name__}: {str(error).splitlines()[0]}",
+        )
     if summary.failure:
         log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)
-    log.info("import_finished", kind=kind_name, file=str(path), rows_read=summary.rows_read, loaded=summary.loaded,
-             already_present=summary.already_present, rejected=summary.rejected, exit_code=summary.exit_code)
+    log.info(
+        "import_finished",
+        kind=kind_name,
+        file=str(path),
+        rows_read=summary.rows_read,
+        loaded=summary.loaded,
+        already_present=summary.already_present,
+        rejected=summary.rejected,
+        exit_code=summary.exit_code,
+    )
     return summary

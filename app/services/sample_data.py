@@ -69,14 +69,16 @@ def _specs(count: int, seed: int) -> list[_TickerSpec]:
     rng = np.random.default_rng(seed)
     specs = []
     for i, symbol in enumerate(_symbols(count, rng)):
-        specs.append(_TickerSpec(
-            symbol=symbol,
-            ticker_id=ticker_uuid(symbol),
-            spot0=float(np.round(np.exp(rng.uniform(np.log(20), np.log(600))), 2)),
-            vol=float(rng.uniform(0.18, 0.65)),
-            base_oi=float(rng.uniform(800, 6000)),
-            seed=seed * 10_007 + i,
-        ))
+        specs.append(
+            _TickerSpec(
+                symbol=symbol,
+                ticker_id=ticker_uuid(symbol),
+                spot0=float(np.round(np.exp(rng.uniform(np.log(20), np.log(600))), 2)),
+                vol=float(rng.uniform(0.18, 0.65)),
+                base_oi=float(rng.uniform(800, 6000)),
+                seed=seed * 10_007 + i,
+            )
+        )
     return specs
 
 
@@ -146,8 +148,14 @@ def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: 
     gamma = norm.pdf(d1) / (spot * iv * sqrt_t)
     vega = spot * norm.pdf(d1) * sqrt_t / 100
     theta_common = -spot * norm.pdf(d1) * iv / (2 * sqrt_t)
-    theta = np.where(is_call, theta_common - RISK_FREE_RATE * k * discount * norm.cdf(d2),
-                     theta_common + RISK_FREE_RATE * k * discount * norm.cdf(-d2)) / 365
+    theta = (
+        np.where(
+            is_call,
+            theta_common - RISK_FREE_RATE * k * discount * norm.cdf(d2),
+            theta_common + RISK_FREE_RATE * k * discount * norm.cdf(-d2),
+        )
+        / 365
+    )
     near = np.exp(-((log_m / 0.12) ** 2))
     round_strike = np.isclose(np.mod(k, step * 4), 0) * 0.8 + 1
     term_weight = np.exp(-days / 90.0) + 0.15
@@ -202,39 +210,71 @@ def run_sample_data(
     started = clock.perf_counter()
     sessions = previous_sessions(end_date, days)
     specs = _specs(tickers, seed)
-    log.info("sample_data_started", tickers=len(specs), sessions=len(sessions), seed=seed,
-             first=sessions[0].isoformat() if sessions else None, last=end_date.isoformat())
+    log.info(
+        "sample_data_started",
+        tickers=len(specs),
+        sessions=len(sessions),
+        seed=seed,
+        first=sessions[0].isoformat() if sessions else None,
+        last=end_date.isoformat(),
+    )
     with session_factory.begin() as session:
-        bulk_insert_ignore(session, "tickers", {
-            "id": [s.ticker_id for s in specs],
-            "symbol": [s.symbol for s in specs],
-            "name": [f"{s.symbol} Synthetic Corp" for s in specs],
-            "sector": ["Synthetic"] * len(specs),
-            "is_active": True,
-        })
+        bulk_insert_ignore(
+            session,
+            "tickers",
+            {
+                "id": [s.ticker_id for s in specs],
+                "symbol": [s.symbol for s in specs],
+                "name": [f"{s.symbol} Synthetic Corp" for s in specs],
+                "sector": ["Synthetic"] * len(specs),
+                "is_active": True,
+            },
+        )
         symbols = [s.symbol for s in specs] + [GHOST_SYMBOL]
-        bulk_insert_ignore(session, "watchlists", {
-            "watchlist_id": watchlist, "symbol": symbols, "active": True, "source": "sample-data",
-            "effective_date": sessions[0] if sessions else end_date,
-        })
+        bulk_insert_ignore(
+            session,
+            "watchlists",
+            {
+                "watchlist_id": watchlist,
+                "symbol": symbols,
+                "active": True,
+                "source": "sample-data",
+                "effective_date": sessions[0] if sessions else end_date,
+            },
+        )
     paths = {s.symbol: _price_paths(s, len(sessions)) for s in specs}
     gap_day = len(sessions) // 2
     ohlcv_rows = option_rows = 0
     for day_index, session_day in enumerate(sessions):
         bars = [(s, paths[s.symbol][day_index]) for s in specs if not (s.symbol == GAP_SYMBOL and day_index == gap_day)]
-        chains = [(s, _chain_columns(s, session_day, float(paths[s.symbol][day_index][3]), day_index,
-                                     thin=s.symbol == THIN_CHAIN_SYMBOL))
-                  for s in specs if s.symbol != NO_OPTIONS_SYMBOL]
+        chains = [
+            (
+                s,
+                _chain_columns(
+                    s,
+                    session_day,
+                    float(paths[s.symbol][day_index][3]),
+                    day_index,
+                    thin=s.symbol == THIN_CHAIN_SYMBOL,
+                ),
+            )
+            for s in specs
+            if s.symbol != NO_OPTIONS_SYMBOL
+        ]
         with session_factory.begin() as session:
-            ohlcv_rows += bulk_insert_ignore(session, "ohlcv", {
-                "ticker_id": [s.ticker_id for s, _ in bars],
-                "date": session_day,
-                "open": [float(b[0]) for _, b in bars],
-                "high": [float(b[1]) for _, b in bars],
-                "low": [float(b[2]) for _, b in bars],
-                "close": [float(b[3]) for _, b in bars],
-                "volume": [int(1_000_000 + 10_000 * b[3]) for _, b in bars],
-            })
+            ohlcv_rows += bulk_insert_ignore(
+                session,
+                "ohlcv",
+                {
+                    "ticker_id": [s.ticker_id for s, _ in bars],
+                    "date": session_day,
+                    "open": [float(b[0]) for _, b in bars],
+                    "high": [float(b[1]) for _, b in bars],
+                    "low": [float(b[2]) for _, b in bars],
+                    "close": [float(b[3]) for _, b in bars],
+                    "volume": [int(1_000_000 + 10_000 * b[3]) for _, b in bars],
+                },
+            )
             merged: dict[str, list] = {"ticker_id": [], "time": []}
             for spec, columns in chains:
                 n = len(columns["strike_price"])
@@ -244,8 +284,20 @@ def run_sample_data(
                     merged.setdefault(name, []).extend(values)
             option_rows += bulk_insert_ignore(session, "options_chains", merged)
     seconds = clock.perf_counter() - started
-    summary = SampleSummary(tickers=len(specs), sessions=sessions, ohlcv_rows=ohlcv_rows,
-                            option_rows=option_rows, watchlist=watchlist, seconds=round(seconds, 3))
-    log.info("sample_data_finished", tickers=summary.tickers, sessions=len(sessions), ohlcv_rows=ohlcv_rows,
-             option_rows=option_rows, seconds=summary.seconds)
+    summary = SampleSummary(
+        tickers=len(specs),
+        sessions=sessions,
+        ohlcv_rows=ohlcv_rows,
+        option_rows=option_rows,
+        watchlist=watchlist,
+        seconds=round(seconds, 3),
+    )
+    log.info(
+        "sample_data_finished",
+        tickers=summary.tickers,
+        sessions=len(sessions),
+        ohlcv_rows=ohlcv_rows,
+        option_rows=option_rows,
+        seconds=summary.seconds,
+    )
     return summary

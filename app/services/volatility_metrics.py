@@ -115,6 +115,12 @@ def run_volatility_metrics(
 ) -> BatchSummary:
     """Compute and upsert volatility metrics; returns the batch summary (exit_code 0 or 1)."""
     job = VolatilityMetricsJob(params or VolatilityParams())
-    runner = BatchRunner(job, session_factory, options or BatchOptions(heartbeat=50), sleep=sleep,
-                         progress=progress, model_version=MODEL_VERSION)
+    runner = BatchRunner(
+        job,
+        session_factory,
+        options or BatchOptions(heartbeat=50),
+        sleep=sleep,
+        progress=progress,
+        model_version=MODEL_VERSION,
+    )
     return runner.run()

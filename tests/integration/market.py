@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from app.repositories.tickers import ticker_uuid
-
 from tests.factories import (
     OhlcvFactory,
     OptionContractFactory,
@@ -14,7 +13,7 @@ from tests.factories import (
     chain_time,
 )
 
-DAY = dt.date(2024, 1, 2)      # a Tuesday session
+DAY = dt.date(2024, 1, 2)  # a Tuesday session
 NEXT_DAY = dt.date(2024, 1, 3)
 EXPIRIES = (dt.date(2024, 1, 19), dt.date(2024, 2, 16))  # DTE 17 and 45 on DAY
 
@@ -25,10 +24,20 @@ THREE_STRIKES = (("P", 95.0, 0.04, 2000), ("C", 100.0, 0.05, 1000), ("C", 105.0,
 def add_chain(ticker, day=DAY, *, contracts=THREE_STRIKES, expiries=EXPIRIES, hour=16, iv=0.30):
     for expiry in expiries:
         for option_type, strike, gamma, oi in contracts:
-            OptionContractFactory(ticker=ticker, time=chain_time(day, hour), expiration_date=expiry,
-                                  strike_price=strike, option_type=option_type, gamma=gamma, open_interest=oi,
-                                  volume=10, bid=1.00, ask=1.05, implied_volatility=iv,
-                                  delta=0.25 if option_type == "C" else -0.25)
+            OptionContractFactory(
+                ticker=ticker,
+                time=chain_time(day, hour),
+                expiration_date=expiry,
+                strike_price=strike,
+                option_type=option_type,
+                gamma=gamma,
+                open_interest=oi,
+                volume=10,
+                bid=1.00,
+                ask=1.05,
+                implied_volatility=iv,
+                delta=0.25 if option_type == "C" else -0.25,
+            )
 
 
 def build_market(day=DAY):

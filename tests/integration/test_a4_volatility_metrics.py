@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import delete, select
@@ -17,8 +18,6 @@ from app.time import sessions, snapshot_time
 from tests.factories import OhlcvFactory, OptionContractFactory, TickerFactory, WatchlistFactory, chain_time
 from tests.integration.market import DAY, NEXT_DAY, add_chain, build_market
 
-import datetime as dt
-
 ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
 SESSIONS = sessions(dt.date(2024, 1, 2), dt.date(2024, 2, 15))[:21]
 # 20 distinct IVs 0.20 … 0.39 in a scrambled order (7 is coprime to 20), then 0.30 on the 21st session
@@ -27,16 +26,21 @@ IV_PATH = [round(0.20 + 0.01 * ((i * 7) % 20), 2) for i in range(20)] + [0.30]
 
 def docs(db, column="volatility_metrics_json", day=DAY) -> dict[str, dict]:
     with db.session() as s:
-        rows = s.execute(select(Ticker.symbol, getattr(DailySnapshot, column))
-                         .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id)
-                         .where(DailySnapshot.time == snapshot_time(day)))
+        rows = s.execute(
+            select(Ticker.symbol, getattr(DailySnapshot, column))
+            .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id)
+            .where(DailySnapshot.time == snapshot_time(day))
+        )
         return {symbol: doc for symbol, doc in rows}
 
 
 def all_docs(db) -> dict[tuple[str, str], str]:
     with db.session() as s:
-        rows = s.execute(select(Ticker.symbol, DailySnapshot.time, DailySnapshot.volatility_metrics_json)
-                         .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id))
+        rows = s.execute(
+            select(Ticker.symbol, DailySnapshot.time, DailySnapshot.volatility_metrics_json).join(
+                DailySnapshot, DailySnapshot.ticker_id == Ticker.id
+            )
+        )
         return {(sym, t.isoformat()): json.dumps(doc, sort_keys=True) for sym, t, doc in rows}
 
 
@@ -46,9 +50,15 @@ def build_iv_history_market():
     for day, iv in zip(SESSIONS, IV_PATH, strict=True):
         OhlcvFactory(ticker=ticker, date=day, close=100.0)
         for option_type, strike in (("C", 105.0), ("P", 95.0)):
-            OptionContractFactory(ticker=ticker, time=chain_time(day), expiration_date=day + dt.timedelta(days=30),
-                                  strike_price=strike, option_type=option_type, implied_volatility=iv,
-                                  delta=0.25 if option_type == "C" else -0.25)
+            OptionContractFactory(
+                ticker=ticker,
+                time=chain_time(day),
+                expiration_date=day + dt.timedelta(days=30),
+                strike_price=strike,
+                option_type=option_type,
+                implied_volatility=iv,
+                delta=0.25 if option_type == "C" else -0.25,
+            )
     return ticker
 
 
@@ -126,8 +136,10 @@ def test_fill_missing_keeps_history_of_existing_rows(db):
     build_iv_history_market()
     # first 20 sessions one way, then resume the whole range with --fill-missing
     run_volatility_metrics(db.session_factory, BatchOptions(dates=DateSelection(start=SESSIONS[0], end=SESSIONS[19])))
-    summary = run_volatility_metrics(db.session_factory, BatchOptions(
-        dates=DateSelection(start=SESSIONS[0], end=SESSIONS[-1]), fill_missing=True))
+    summary = run_volatility_metrics(
+        db.session_factory,
+        BatchOptions(dates=DateSelection(start=SESSIONS[0], end=SESSIONS[-1]), fill_missing=True),
+    )
     assert summary.skipped_existing == 20 and summary.processed == 1
     assert docs(db, day=SESSIONS[-1])["IVX"]["metrics"]["iv_rank"] == 52.63
 

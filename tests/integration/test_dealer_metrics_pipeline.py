@@ -14,9 +14,9 @@ from app.db import make_session_factory
 from app.domain.models import DealerParams
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.snapshots import SnapshotRepository
+from app.services import dealer_metrics as service
 from app.services.batch import BatchOptions, shard_of
 from app.services.dates import DateSelection
-from app.services import dealer_metrics as service
 from app.services.dealer_metrics import run_dealer_metrics
 from app.time import snapshot_time
 from tests.conftest import _empty_tables
@@ -28,9 +28,11 @@ ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
 
 def documents(db, day=DAY) -> dict[str, dict]:
     with db.session() as s:
-        rows = s.execute(select(Ticker.symbol, DailySnapshot.dealer_metrics_json)
-                         .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id)
-                         .where(DailySnapshot.time == snapshot_time(day)))
+        rows = s.execute(
+            select(Ticker.symbol, DailySnapshot.dealer_metrics_json)
+            .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id)
+            .where(DailySnapshot.time == snapshot_time(day))
+        )
         return {symbol: doc for symbol, doc in rows}
 
 
@@ -47,10 +49,16 @@ def test_documents_for_every_ticker_with_hand_checked_numbers(db, logs):
     aaa = docs["AAA"]
     # two expiries of the three-strike chain: every strike GEX doubles
     assert aaa["gex_total"] == 3_500_000.0 and aaa["gex_net"] == -300_000.0
-    assert aaa["gamma_flip"] == 103.33          # 100 + 600,000 / 900,000 * 5
-    assert aaa["gex_slope"] == -250_000.0       # -1,000,000 / (2 * 0.02 * 100)
-    assert aaa["primary_call_wall"] == {"strike": 105.0, "open_interest": 3000, "gex": -900_000.0, "contracts": 2,
-                                        "distance_from_spot": 5.0, "moneyness": 0.05}
+    assert aaa["gamma_flip"] == 103.33  # 100 + 600,000 / 900,000 * 5
+    assert aaa["gex_slope"] == -250_000.0  # -1,000,000 / (2 * 0.02 * 100)
+    assert aaa["primary_call_wall"] == {
+        "strike": 105.0,
+        "open_interest": 3000,
+        "gex": -900_000.0,
+        "contracts": 2,
+        "distance_from_spot": 5.0,
+        "moneyness": 0.05,
+    }
     assert aaa["primary_put_wall"]["strike"] == 95.0 and aaa["primary_put_wall"]["open_interest"] == 4000
     assert [w["strike"] for w in aaa["call_walls"]] == [105.0, 100.0]
     assert (aaa["position"], aaa["confidence"], aaa["status"]) == ("neutral", "medium", "LIMITED")
@@ -60,8 +68,14 @@ def test_documents_for_every_ticker_with_hand_checked_numbers(db, logs):
     assert aaa["metadata"]["options_snapshot_age_days"] == 0
     assert aaa["metadata"]["params"]["min_open_interest"] == 100
     # an insufficient chain ends INVALID while the batch completes
-    assert (docs["THIN"]["status"], docs["THIN"]["status_reason"]) == ("INVALID", "confidence_invalid(eligible=2<5)")
-    assert (docs["NOSPOT"]["processing_status"], docs["NOSPOT"]["eligible_options_count"]) == ("MISSING_SPOT", 6)
+    assert (docs["THIN"]["status"], docs["THIN"]["status_reason"]) == (
+        "INVALID",
+        "confidence_invalid(eligible=2<5)",
+    )
+    assert (docs["NOSPOT"]["processing_status"], docs["NOSPOT"]["eligible_options_count"]) == (
+        "MISSING_SPOT",
+        6,
+    )
     assert docs["NOOPT"]["processing_status"] == "NO_OPTIONS"
     # the symbol without a ticker is reported, not silently dropped
     assert summary.unknown_symbols == ["GHOST"]
@@ -85,15 +99,23 @@ def test_batch_events_go_through_the_logger(db, logs, capsys):
 
 def test_rerun_is_byte_identical_and_leaves_other_columns_alone(db):
     tickers = build_market()
-    DailySnapshotFactory(ticker=tickers["AAA"], time=snapshot_time(DAY), technical_indicators_json={"rsi": 61.0},
-                         volatility_metrics_json={"metrics": {"iv_rank": None}})
+    DailySnapshotFactory(
+        ticker=tickers["AAA"],
+        time=snapshot_time(DAY),
+        technical_indicators_json={"rsi": 61.0},
+        volatility_metrics_json={"metrics": {"iv_rank": None}},
+    )
     run_dealer_metrics(db.session_factory, ONE_DAY)
     first = {k: canonical(v) for k, v in documents(db).items()}
     run_dealer_metrics(db.session_factory, ONE_DAY)
     assert {k: canonical(v) for k, v in documents(db).items()} == first
     with db.session() as s:
         row = s.get(DailySnapshot, (snapshot_time(DAY), tickers["AAA"].id))
-        assert (row.technical_indicators_json, row.model_version, row.wyckoff_phase) == ({"rsi": 61.0}, "wyckoff/1.0", "accumulation")
+        assert (row.technical_indicators_json, row.model_version, row.wyckoff_phase) == (
+            {"rsi": 61.0},
+            "wyckoff/1.0",
+            "accumulation",
+        )
         assert row.volatility_metrics_json == {"metrics": {"iv_rank": None}}
 
 
@@ -109,8 +131,11 @@ def test_a_later_snapshot_is_ignored(db):
 
 def test_iv_rank_of_the_same_row_enters_dgpi(db):
     tickers = build_market()
-    DailySnapshotFactory(ticker=tickers["AAA"], time=snapshot_time(DAY),
-                         volatility_metrics_json={"metrics": {"iv_rank": 100.0}})
+    DailySnapshotFactory(
+        ticker=tickers["AAA"],
+        time=snapshot_time(DAY),
+        volatility_metrics_json={"metrics": {"iv_rank": 100.0}},
+    )
     run_dealer_metrics(db.session_factory, ONE_DAY)
     aaa = documents(db)["AAA"]
     # base -log10(300,001) * 10 = -54.77; slope tilt -0.3 -> * 0.7; IV rank 100 -> * (0.7 + 100/333)
@@ -208,8 +233,10 @@ def test_date_range_and_shards(db):
     summary = run_dealer_metrics(db.session_factory, options)
     assert summary.dates == ["2024-01-02", "2024-01-03"]  # weekend and New Year's Day skipped
     assert len(documents(db, NEXT_DAY)) == 4
-    shards = [run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=DAY), shard=(i, 3), dry_run=True))
-              for i in (1, 2, 3)]
+    shards = [
+        run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=DAY), shard=(i, 3), dry_run=True))
+        for i in (1, 2, 3)
+    ]
     assert sum(s.tickers for s in shards) == 4
     assert shards[shard_of("AAA", 3) - 1].tickers >= 1
 
@@ -241,8 +268,11 @@ def test_identical_documents_on_sqlite_and_postgresql(_migrated_engines):
             factory = make_session_factory(engine)
             run_dealer_metrics(factory, ONE_DAY)
             with factory() as s:
-                rows = s.execute(select(Ticker.symbol, DailySnapshot.dealer_metrics_json)
-                                 .join(DailySnapshot, DailySnapshot.ticker_id == Ticker.id))
+                rows = s.execute(
+                    select(Ticker.symbol, DailySnapshot.dealer_metrics_json).join(
+                        DailySnapshot, DailySnapshot.ticker_id == Ticker.id
+                    )
+                )
                 results[backend] = {symbol: canonical(doc) for symbol, doc in rows}
         finally:
             TestSession.remove()

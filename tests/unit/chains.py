@@ -30,8 +30,12 @@ def chain(*contracts: dict) -> OptionChain:
 
 
 def context(**overrides) -> SnapshotContext:
-    values = dict(symbol="TEST", ticker_id=uuid.UUID(int=1),
-                  snapshot_time=dt.datetime(2024, 1, 3, 4, 59, 59, 999999, tzinfo=dt.UTC),
-                  snapshot_date=dt.date(2024, 1, 2), model_version="kapman-metrics/test")
+    values = dict(
+        symbol="TEST",
+        ticker_id=uuid.UUID(int=1),
+        snapshot_time=dt.datetime(2024, 1, 3, 4, 59, 59, 999999, tzinfo=dt.UTC),
+        snapshot_date=dt.date(2024, 1, 2),
+        model_version="kapman-metrics/test",
+    )
     values.update(overrides)
     return SnapshotContext(**values)

@@ -11,10 +11,29 @@ from app.domain.dealer import compute_dealer_metrics, error_dealer_metrics
 from app.domain.models import DealerMetrics, DealerParams
 from tests.unit.chains import chain, context
 
-DOC_KEYS = ["status", "status_reason", "processing_status", "failure_reason", "confidence", "position",
-            "spot_price", "spot_price_source", "options_snapshot_time", "eligible_options_count",
-            "total_options_count", "gex_total", "gex_net", "gamma_flip", "gex_slope", "dgpi", "call_walls",
-            "put_walls", "primary_call_wall", "primary_put_wall", "metadata"]
+DOC_KEYS = [
+    "status",
+    "status_reason",
+    "processing_status",
+    "failure_reason",
+    "confidence",
+    "position",
+    "spot_price",
+    "spot_price_source",
+    "options_snapshot_time",
+    "eligible_options_count",
+    "total_options_count",
+    "gex_total",
+    "gex_net",
+    "gamma_flip",
+    "gex_slope",
+    "dgpi",
+    "call_walls",
+    "put_walls",
+    "primary_call_wall",
+    "primary_put_wall",
+    "metadata",
+]
 
 
 def strict_json(doc: DealerMetrics) -> dict:
@@ -45,8 +64,12 @@ def test_empty_chain():
 
 
 def test_all_contracts_filtered():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100, "oi": 5}, {"type": "P", "strike": 90, "dte": -1}),
-                                 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100, "oi": 5}, {"type": "P", "strike": 90, "dte": -1}),
+        100.0,
+        DealerParams(),
+        context(),
+    )
     assert_invalid(doc, "NO_ELIGIBLE_OPTIONS", "no_eligible_options")
     assert doc.total_options_count == 2 and doc.eligible_options_count == 0
     assert doc.metadata.filter_stats.low_open_interest == 1 and doc.metadata.filter_stats.expired == 1
@@ -54,22 +77,29 @@ def test_all_contracts_filtered():
 
 @pytest.mark.parametrize("spot", [None, math.nan, math.inf, 0.0, -5.0])
 def test_missing_or_unusable_spot_still_reports_eligibility(spot):
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100}, {"type": "P", "strike": 95}), spot,
-                                 DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100}, {"type": "P", "strike": 95}), spot, DealerParams(), context()
+    )
     assert_invalid(doc, "MISSING_SPOT", "missing_spot")
     assert doc.eligible_options_count == 2
     assert doc.spot_price is None and doc.spot_price_source is None
 
 
 def test_missing_gamma_everywhere():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100, "gamma": math.nan}), 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100, "gamma": math.nan}), 100.0, DealerParams(), context()
+    )
     assert_invalid(doc, "NO_ELIGIBLE_OPTIONS", "no_eligible_options")
     assert doc.metadata.filter_stats.missing_gamma == 1
 
 
 def test_single_strike_chain():
-    doc = compute_dealer_metrics(chain(*[{"type": t, "strike": 100, "dte": d} for t in "CP" for d in (7, 14, 21)]),
-                                 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain(*[{"type": t, "strike": 100, "dte": d} for t in "CP" for d in (7, 14, 21)]),
+        100.0,
+        DealerParams(),
+        context(),
+    )
     # three calls and three puts, same gamma and OI: net 0, total |0| = 0 at the only strike
     assert doc.gex_net == 0.0 and doc.gex_total == 0.0 and doc.gamma_flip is None
     assert doc.status_reason == "zero_gex_total"
@@ -77,8 +107,9 @@ def test_single_strike_chain():
 
 
 def test_spot_outside_the_strike_range():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100}, {"type": "P", "strike": 110}), 150.0,
-                                 DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100}, {"type": "P", "strike": 110}), 150.0, DealerParams(), context()
+    )
     assert "spot_outside_strike_range" in doc.metadata.diagnostics
     assert doc.call_walls == [] and doc.put_walls == []  # both strikes are > 20% away from 150
     assert "no_call_walls_within_moneyness" in doc.metadata.diagnostics
@@ -86,9 +117,12 @@ def test_spot_outside_the_strike_range():
 
 
 def test_near_zero_net_gex():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100, "gamma": 0.05},
-                                       {"type": "P", "strike": 100, "gamma": 0.0500001}),
-                                 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100, "gamma": 0.05}, {"type": "P", "strike": 100, "gamma": 0.0500001}),
+        100.0,
+        DealerParams(),
+        context(),
+    )
     # net = (0.0500001 - 0.05) * 1000 * 10,000 = 1.0, all at strike 100 -> slope = (1 - 0) / 4 = 0.25
     assert doc.gex_net == 1.0
     assert doc.gex_slope == 0.25
@@ -98,31 +132,41 @@ def test_near_zero_net_gex():
 
 
 def test_nan_and_infinity_inputs_never_reach_the_document():
-    doc = compute_dealer_metrics(chain(
-        {"type": "C", "strike": 100, "iv": math.nan, "bid": math.nan, "ask": math.inf},
-        {"type": "P", "strike": math.inf},
-        {"type": "P", "strike": 95, "gamma": math.inf},
-        {"type": "C", "strike": 105, "oi": math.nan},
-    ), 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain(
+            {"type": "C", "strike": 100, "iv": math.nan, "bid": math.nan, "ask": math.inf},
+            {"type": "P", "strike": math.inf},
+            {"type": "P", "strike": 95, "gamma": math.inf},
+            {"type": "C", "strike": 105, "oi": math.nan},
+        ),
+        100.0,
+        DealerParams(),
+        context(),
+    )
     payload = strict_json(doc)
     assert payload["eligible_options_count"] == 1
     assert doc.metadata.filter_stats.malformed == 2 and doc.metadata.filter_stats.missing_gamma == 1
 
 
 def test_negative_open_interest_and_crossed_quotes_are_malformed():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100, "oi": -100},
-                                       {"type": "C", "strike": 105, "bid": 2.0, "ask": 1.5}),
-                                 100.0, DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100, "oi": -100}, {"type": "C", "strike": 105, "bid": 2.0, "ask": 1.5}),
+        100.0,
+        DealerParams(),
+        context(),
+    )
     assert doc.metadata.filter_stats.malformed == 2
     assert doc.processing_status == "NO_ELIGIBLE_OPTIONS"
 
 
 def test_stale_snapshot_diagnostic():
-    doc = compute_dealer_metrics(chain({"type": "C", "strike": 100}), 100.0, DealerParams(),
-                                 context(options_snapshot_age_days=4))
+    doc = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100}), 100.0, DealerParams(), context(options_snapshot_age_days=4)
+    )
     assert doc.metadata.diagnostics[0] == "stale_options_snapshot"
-    fresh = compute_dealer_metrics(chain({"type": "C", "strike": 100}), 100.0, DealerParams(),
-                                   context(options_snapshot_age_days=3))
+    fresh = compute_dealer_metrics(
+        chain({"type": "C", "strike": 100}), 100.0, DealerParams(), context(options_snapshot_age_days=3)
+    )
     assert "stale_options_snapshot" not in fresh.metadata.diagnostics
 
 
@@ -134,20 +178,36 @@ def test_error_document_is_valid_and_invalid():
 
 # ------------------------------------------------------------------ invariants
 
+
 def _random_chain(seed: int, n: int = 300) -> OptionChain:
     rng = np.random.default_rng(seed)
     return OptionChain.from_arrays(
-        strike=rng.choice(np.arange(80, 121, 2.5), n), option_type=rng.choice(["C", "P"], n),
-        dte_days=rng.integers(0, 60, n), open_interest=rng.integers(100, 5000, n), volume=rng.integers(1, 100, n),
-        bid=np.full(n, 1.0), ask=np.full(n, 1.05), implied_volatility=np.full(n, 0.3), delta=np.full(n, 0.5),
+        strike=rng.choice(np.arange(80, 121, 2.5), n),
+        option_type=rng.choice(["C", "P"], n),
+        dte_days=rng.integers(0, 60, n),
+        open_interest=rng.integers(100, 5000, n),
+        volume=rng.integers(1, 100, n),
+        bid=np.full(n, 1.0),
+        ask=np.full(n, 1.05),
+        implied_volatility=np.full(n, 0.3),
+        delta=np.full(n, 0.5),
         gamma=rng.uniform(0.001, 0.08, n),
     )
 
 
 def _as_arrays(c: OptionChain) -> dict:
-    return dict(strike=c.strike, option_type=np.where(c.is_call, "C", "P"), dte_days=c.dte_days,
-                open_interest=c.open_interest, volume=c.volume, bid=c.bid, ask=c.ask,
-                implied_volatility=c.implied_volatility, delta=c.delta, gamma=c.gamma)
+    return dict(
+        strike=c.strike,
+        option_type=np.where(c.is_call, "C", "P"),
+        dte_days=c.dte_days,
+        open_interest=c.open_interest,
+        volume=c.volume,
+        bid=c.bid,
+        ask=c.ask,
+        implied_volatility=c.implied_volatility,
+        delta=c.delta,
+        gamma=c.gamma,
+    )
 
 
 def test_doubling_open_interest_doubles_gex():

@@ -43,7 +43,10 @@ def test_each_rule_drops_under_its_own_name(contract, rule):
 def test_boundaries_are_eligible():
     # DTE 0 and 90, OI exactly 100, volume exactly 1, spread exactly 10% of mid: all pass
     contracts = [
-        {**GOOD, "dte": 0}, {**GOOD, "dte": 90}, {**GOOD, "oi": 100}, {**GOOD, "volume": 1},
+        {**GOOD, "dte": 0},
+        {**GOOD, "dte": 90},
+        {**GOOD, "oi": 100},
+        {**GOOD, "volume": 1},
         {**GOOD, "bid": 0.95, "ask": 1.05},  # (1.05 - 0.95) / 1.00 = 10%
     ]
     assert compute_eligibility(chain(*contracts), DealerParams()).mask.all()
@@ -51,21 +54,36 @@ def test_boundaries_are_eligible():
 
 def test_a_contract_failing_two_rules_counts_once_under_the_first():
     # expired AND missing gamma AND low OI -> expired only; dte 120 AND low volume -> dte_exceeded only
-    elig = compute_eligibility(chain(
-        {**GOOD, "dte": -3, "gamma": math.nan, "oi": 1},
-        {**GOOD, "dte": 120, "volume": 0},
-        {**GOOD, "strike": -1, "dte": -3},
-        GOOD,
-    ), DealerParams())
-    assert elig.counts == {"malformed": 1, "expired": 1, "dte_exceeded": 1, "missing_gamma": 0,
-                           "low_open_interest": 0, "low_volume": 0, "wide_spread": 0}
+    elig = compute_eligibility(
+        chain(
+            {**GOOD, "dte": -3, "gamma": math.nan, "oi": 1},
+            {**GOOD, "dte": 120, "volume": 0},
+            {**GOOD, "strike": -1, "dte": -3},
+            GOOD,
+        ),
+        DealerParams(),
+    )
+    assert elig.counts == {
+        "malformed": 1,
+        "expired": 1,
+        "dte_exceeded": 1,
+        "missing_gamma": 0,
+        "low_open_interest": 0,
+        "low_volume": 0,
+        "wide_spread": 0,
+    }
     assert int(elig.mask.sum()) == 1
 
 
 def test_spread_rule_skipped_without_both_quotes_and_counted():
-    elig = compute_eligibility(chain(
-        {**GOOD, "bid": math.nan, "ask": 5.0}, {**GOOD, "bid": math.inf, "ask": math.nan}, {**GOOD, "bid": 0.0, "ask": 0.0},
-    ), DealerParams())
+    elig = compute_eligibility(
+        chain(
+            {**GOOD, "bid": math.nan, "ask": 5.0},
+            {**GOOD, "bid": math.inf, "ask": math.nan},
+            {**GOOD, "bid": 0.0, "ask": 0.0},
+        ),
+        DealerParams(),
+    )
     # a non-finite quote counts as absent; a zero mid cannot be measured: all three eligible, none checked
     assert elig.mask.all()
     assert elig.spread_rule_not_applied == 3
@@ -90,11 +108,17 @@ def test_negative_gamma_is_used_as_magnitude_and_counted():
 def test_thresholds_are_parameters():
     params = DealerParams(max_dte_days=5, min_open_interest=2000, min_volume=50, max_spread_pct=1.0)
     # inside the 5-day limit, quotes 0.5% wide
-    GOOD = {"type": "C", "strike": 100, "dte": 1, "bid": 1.0, "ask": 1.005}  # noqa: N806
-    elig = compute_eligibility(chain(
-        {**GOOD, "dte": 6}, {**GOOD, "oi": 1999}, {**GOOD, "oi": 5000, "volume": 49},
-        {**GOOD, "oi": 5000, "volume": 50}, {**GOOD, "oi": 5000, "volume": 50, "bid": 1.0, "ask": 1.02},
-    ), params)
+    GOOD = {"type": "C", "strike": 100, "dte": 1, "bid": 1.0, "ask": 1.005}
+    elig = compute_eligibility(
+        chain(
+            {**GOOD, "dte": 6},
+            {**GOOD, "oi": 1999},
+            {**GOOD, "oi": 5000, "volume": 49},
+            {**GOOD, "oi": 5000, "volume": 50},
+            {**GOOD, "oi": 5000, "volume": 50, "bid": 1.0, "ask": 1.02},
+        ),
+        params,
+    )
     assert elig.counts["dte_exceeded"] == 1 and elig.counts["low_open_interest"] == 1
     assert elig.counts["low_volume"] == 1 and elig.counts["wide_spread"] == 1
     assert int(elig.mask.sum()) == 1

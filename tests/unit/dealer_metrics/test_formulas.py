@@ -19,7 +19,7 @@ from tests.unit.chains import chain, context
 
 # Spot 100: S^2 * 0.01 * 100 = 10,000, so contract GEX = sign * |gamma| * OI * 10,000.
 THREE_STRIKES = (
-    {"type": "P", "strike": 95, "gamma": 0.04, "oi": 2000},   # +0.04*2000*10,000 = +800,000
+    {"type": "P", "strike": 95, "gamma": 0.04, "oi": 2000},  # +0.04*2000*10,000 = +800,000
     {"type": "C", "strike": 100, "gamma": 0.05, "oi": 1000},  # -0.05*1000*10,000 = -500,000
     {"type": "C", "strike": 105, "gamma": 0.03, "oi": 1500},  # -0.03*1500*10,000 = -450,000
 )
@@ -83,15 +83,32 @@ def test_walls_rank_by_open_interest_then_distance_then_strike():
 
 
 def test_walls_aggregate_expirations_of_a_strike():
-    walls = compute_walls(np.array([100.0, 100.0, 110.0]), np.array([300.0, 400.0, 600.0]),
-                          np.array([-1.5, -2.5, -9.0]), spot=100.0, max_moneyness=0.2, top_n=3)
-    assert (walls[0].strike, walls[0].open_interest, walls[0].gex, walls[0].contracts) == (100.0, 700, -4.0, 2)
+    walls = compute_walls(
+        np.array([100.0, 100.0, 110.0]),
+        np.array([300.0, 400.0, 600.0]),
+        np.array([-1.5, -2.5, -9.0]),
+        spot=100.0,
+        max_moneyness=0.2,
+        top_n=3,
+    )
+    assert (walls[0].strike, walls[0].open_interest, walls[0].gex, walls[0].contracts) == (
+        100.0,
+        700,
+        -4.0,
+        2,
+    )
     assert (walls[1].strike, walls[1].open_interest, walls[1].contracts) == (110.0, 600, 1)
 
 
 def test_walls_keep_top_n_and_the_moneyness_edge_is_inclusive():
-    walls = compute_walls(np.array([80.0, 90.0, 120.0, 121.0]), np.array([4.0, 3.0, 2.0, 10.0]),
-                          np.zeros(4), spot=100.0, max_moneyness=0.20, top_n=2)
+    walls = compute_walls(
+        np.array([80.0, 90.0, 120.0, 121.0]),
+        np.array([4.0, 3.0, 2.0, 10.0]),
+        np.zeros(4),
+        spot=100.0,
+        max_moneyness=0.20,
+        top_n=2,
+    )
     # 121 is 21% away (excluded); 80 and 120 are exactly 20% (included)
     assert [w.strike for w in walls] == [80.0, 90.0]
 
@@ -113,8 +130,9 @@ def test_slope_window_edges_are_lower_inclusive_and_upper_inclusive():
 
 
 def test_empty_slope_window_is_zero_with_a_diagnostic():
-    doc = compute_dealer_metrics(chain({"type": "P", "strike": 80}, {"type": "C", "strike": 120}), 100.0,
-                                 DealerParams(), context())
+    doc = compute_dealer_metrics(
+        chain({"type": "P", "strike": 80}, {"type": "C", "strike": 120}), 100.0, DealerParams(), context()
+    )
     assert doc.gex_slope == 0.0
     assert "no_strikes_in_slope_window" in doc.metadata.diagnostics
     assert compute_gex_slope(np.array([80.0]), np.array([1.0]), 100.0, 0.02) is None
@@ -153,8 +171,14 @@ def test_dgpi_uses_the_iv_rank_and_records_it():
 
 @pytest.mark.parametrize(
     ("gex_net", "expected"),
-    [(None, "unknown"), (999_999.99, "neutral"), (-999_999.99, "neutral"), (1_000_000.0, "long_gamma"),
-     (-1_000_000.0, "short_gamma"), (0.0, "neutral")],
+    [
+        (None, "unknown"),
+        (999_999.99, "neutral"),
+        (-999_999.99, "neutral"),
+        (1_000_000.0, "long_gamma"),
+        (-1_000_000.0, "short_gamma"),
+        (0.0, "neutral"),
+    ],
 )
 def test_position_threshold(gex_net, expected):
     assert classify_position(gex_net, 1_000_000.0) == expected
@@ -162,8 +186,15 @@ def test_position_threshold(gex_net, expected):
 
 @pytest.mark.parametrize(
     ("n", "oi", "expected"),
-    [(0, 0, "invalid"), (4, 100_000, "invalid"), (5, 0, "medium"), (9, 100_000, "medium"),
-     (10, 999, "medium"), (10, 1000, "high"), (40, 5000, "high")],
+    [
+        (0, 0, "invalid"),
+        (4, 100_000, "invalid"),
+        (5, 0, "medium"),
+        (9, 100_000, "medium"),
+        (10, 999, "medium"),
+        (10, 1000, "high"),
+        (40, 5000, "high"),
+    ],
 )
 def test_confidence_table(n, oi, expected):
     assert classify_confidence(n, oi) == expected
@@ -171,8 +202,7 @@ def test_confidence_table(n, oi, expected):
 
 def _strip(n: int, oi: int = 1000) -> list[dict]:
     """n eligible contracts: alternating puts below and calls above spot 100."""
-    return [{"type": "C" if i % 2 else "P", "strike": 100 + (i + 1) * (1 if i % 2 else -1), "oi": oi}
-            for i in range(n)]
+    return [{"type": "C" if i % 2 else "P", "strike": 100 + (i + 1) * (1 if i % 2 else -1), "oi": oi} for i in range(n)]
 
 
 @pytest.mark.parametrize(

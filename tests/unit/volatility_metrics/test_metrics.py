@@ -28,23 +28,23 @@ def test_every_metric_by_hand():
     m = compute(*FOUR).metrics
     # (0.2*100 + 0.3*300 + 0.4*200 + 0.5*400) / 1000 = 390 / 1000
     assert m.average_iv == 0.39
-    assert m.avg_call_iv == 0.275   # (20 + 90) / 400
-    assert m.avg_put_iv == 0.4667   # (80 + 200) / 600 = 0.46667
+    assert m.avg_call_iv == 0.275  # (20 + 90) / 400
+    assert m.avg_put_iv == 0.4667  # (80 + 200) / 600 = 0.46667
     # population std of 0.2, 0.3, 0.4, 0.5: sqrt(0.05 / 4) = 0.11180
     assert m.iv_stddev == 0.1118
     # 25-delta put 0.40 minus 25-delta call 0.30, in points
     assert m.iv_skew == 10.0
     # written averages: (0.4667 - 0.275) * 100 = 19.17
     assert m.iv_skew_call_put == 19.17
-    assert m.put_call_ratio_oi == 1.5      # 600 / 400
+    assert m.put_call_ratio_oi == 1.5  # 600 / 400
     assert m.put_call_volume_ratio == 1.5  # 60 / 40
-    assert m.oi_ratio == 0.1               # 100 / 1000
-    assert m.front_month_iv == 0.3         # DTE 30 contracts: (0.2 + 0.3 + 0.4) / 3
-    assert m.back_month_iv == 0.5          # DTE 90 contract
-    assert m.iv_term_structure == 20.0     # (0.5 - 0.3) * 100
+    assert m.oi_ratio == 0.1  # 100 / 1000
+    assert m.front_month_iv == 0.3  # DTE 30 contracts: (0.2 + 0.3 + 0.4) / 3
+    assert m.back_month_iv == 0.5  # DTE 90 contract
+    assert m.iv_term_structure == 20.0  # (0.5 - 0.3) * 100
     assert m.iv_term_structure_slope == 0.3333  # 20 / 60
-    assert m.iv_rank == 45.0               # (0.39 - 0.30) / 0.20 * 100
-    assert m.iv_percentile == 50.0         # 10 of 20 history points <= 0.39
+    assert m.iv_rank == 45.0  # (0.39 - 0.30) / 0.20 * 100
+    assert m.iv_percentile == 50.0  # 10 of 20 history points <= 0.39
 
 
 def test_status_of_the_hand_chain():
@@ -133,14 +133,24 @@ def test_lookback_params_change_min_history():
 def test_strict_json_and_all_keys():
     doc = compute(*FOUR)
     payload = json.loads(json.dumps(doc.model_dump(mode="json"), allow_nan=False))
-    assert list(payload) == ["status", "processing_status", "confidence", "options_snapshot_time", "metrics",
-                             "diagnostics", "metadata"]
+    assert list(payload) == [
+        "status",
+        "processing_status",
+        "confidence",
+        "options_snapshot_time",
+        "metrics",
+        "diagnostics",
+        "metadata",
+    ]
     assert len(payload["metrics"]) == 15
 
 
 def test_high_confidence_needs_40_iv_contracts_and_5_in_each_window():
-    front = [{"type": t, "strike": 90 + i, "dte": 30, "iv": 0.3, "delta": 0.25 if t == "C" else -0.25}
-             for i in range(10) for t in "CP"]
+    front = [
+        {"type": t, "strike": 90 + i, "dte": 30, "iv": 0.3, "delta": 0.25 if t == "C" else -0.25}
+        for i in range(10)
+        for t in "CP"
+    ]
     back = [{"type": t, "strike": 90 + i, "dte": 90, "iv": 0.35} for i in range(10) for t in "CP"]
     doc = compute(*front, *back)
     assert doc.processing_status == "SUCCESS"

@@ -42,7 +42,9 @@ def test_no_contracts_in_a_dte_window():
 
 def test_window_edges():
     # front: |DTE - 30| <= 15 -> 15 and 45 in, 46 out; back: |DTE - 90| <= 30 -> 60 and 120 in
-    doc = compute(*[{"type": "C", "strike": 100 + d, "dte": d, "iv": 0.1 + d / 1000} for d in (14, 15, 45, 46, 59, 60, 120, 121)])
+    doc = compute(
+        *[{"type": "C", "strike": 100 + d, "dte": d, "iv": 0.1 + d / 1000} for d in (14, 15, 45, 46, 59, 60, 120, 121)]
+    )
     counts = doc.metadata.counts
     assert counts.front_month_contracts == 2 and counts.back_month_contracts == 2
     assert doc.metrics.front_month_iv == round((0.115 + 0.145) / 2, 4)
@@ -60,8 +62,12 @@ def test_short_and_flat_history():
 
 
 def test_iv_in_percent_is_out_of_range():
-    doc = compute({"type": "C", "strike": 100, "iv": 42.0}, {"type": "P", "strike": 95, "iv": 0.42},
-                  {"type": "P", "strike": 90, "iv": 0.0}, {"type": "P", "strike": 85, "iv": 5.0})
+    doc = compute(
+        {"type": "C", "strike": 100, "iv": 42.0},
+        {"type": "P", "strike": 95, "iv": 0.42},
+        {"type": "P", "strike": 90, "iv": 0.0},
+        {"type": "P", "strike": 85, "iv": 5.0},
+    )
     # 42.0 and 0.0 are out of (0, 5]; 5.0 is in
     assert doc.metadata.counts.iv_out_of_range == 2
     assert doc.metadata.counts.with_iv_contracts == 2
@@ -70,9 +76,12 @@ def test_iv_in_percent_is_out_of_range():
 
 
 def test_nan_inputs():
-    doc = compute({"type": "C", "strike": 100, "iv": math.nan, "delta": math.nan},
-                  {"type": "P", "strike": 95, "iv": math.inf}, {"type": "P", "strike": math.nan},
-                  {"type": "C", "strike": 105, "oi": math.nan})
+    doc = compute(
+        {"type": "C", "strike": 100, "iv": math.nan, "delta": math.nan},
+        {"type": "P", "strike": 95, "iv": math.inf},
+        {"type": "P", "strike": math.nan},
+        {"type": "C", "strike": 105, "oi": math.nan},
+    )
     assert doc.metadata.counts.malformed == 2 and doc.metadata.counts.iv_out_of_range == 2
     assert doc.metrics.average_iv is None and doc.status == "INVALID"
     assert "average_iv:no_valid_iv_contracts" in doc.diagnostics
@@ -101,6 +110,9 @@ def test_error_document():
 
 
 def test_nan_in_history_is_ignored():
-    doc = compute({"type": "C", "strike": 100, "iv": 0.35}, {"type": "P", "strike": 95, "iv": 0.35},
-                  history=np.concatenate([HISTORY, [math.nan]]))
+    doc = compute(
+        {"type": "C", "strike": 100, "iv": 0.35},
+        {"type": "P", "strike": 95, "iv": 0.35},
+        history=np.concatenate([HISTORY, [math.nan]]),
+    )
     assert doc.metadata.history.points == 30
