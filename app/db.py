@@ -17,7 +17,10 @@ _json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": 30})
+        # Pooled connections may be used by the prefetch thread; the pool gives each to one thread at a time.
+        engine = create_engine(
+            url, json_serializer=_json_dumps, connect_args={"timeout": 30, "check_same_thread": False}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

@@ -30,28 +30,52 @@ _CHAIN_COLUMNS = (
     "gamma",
 )
 
+# One row of eleven float8[] columns for the whole chunk: psycopg hands COPY data over one
+# message per row, so one row (not one per contract) keeps Python out of the per-contract path.
 _PG_CHAIN_COPY = """
 COPY (
-  SELECT s.idx::float8,
-         coalesce((oc.expiration_date - %(as_of)s::date)::float8, 'NaN'),
-         coalesce(oc.strike_price::float8, 'NaN'),
-         (CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::float8,
-         coalesce(oc.open_interest::float8, 0),
-         coalesce(oc.volume::float8, 0),
-         coalesce(oc.bid::float8, 'NaN'),
-         coalesce(oc.ask::float8, 'NaN'),
-         coalesce(oc.implied_volatility::float8, 'NaN'),
-         coalesce(oc.delta::float8, 'NaN'),
-         coalesce(oc.gamma::float8, 'NaN')
+  SELECT array_agg(s.idx::float8),
+         array_agg(coalesce((oc.expiration_date - %(as_of)s::date)::float8, 'NaN')),
+         array_agg(coalesce(oc.strike_price::float8, 'NaN')),
+         array_agg((CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::float8),
+         array_agg(coalesce(oc.open_interest::float8, 0)),
+         array_agg(coalesce(oc.volume::float8, 0)),
+         array_agg(coalesce(oc.bid::float8, 'NaN')),
+         array_agg(coalesce(oc.ask::float8, 'NaN')),
+         array_agg(coalesce(oc.implied_volatility::float8, 'NaN')),
+         array_agg(coalesce(oc.delta::float8, 'NaN')),
+         array_agg(coalesce(oc.gamma::float8, 'NaN'))
   FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[]) WITH ORDINALITY AS s(tid, t, idx)
   JOIN options_chains oc ON oc.ticker_id = s.tid AND oc.time = s.t
 ) TO STDOUT (FORMAT BINARY)
 """
 _PG_COPY_HEADER = 19  # signature (11) + flags (4) + extension length (4)
+_PG_ARRAY_HEADER = 20  # ndim, flags, element oid, dimension size, lower bound (int32 each)
+_PG_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
 _N_FIELDS = 1 + len(_CHAIN_COLUMNS)
-_PG_ROW_DTYPE = np.dtype(
-    [("fields", ">i2")] + [item for i in range(_N_FIELDS) for item in ((f"len{i}", ">i4"), (f"v{i}", ">f8"))]
-)
+
+
+def _parse_float8_arrays(buffer: bytes) -> list[np.ndarray] | None:
+    """The arrays of a one-row binary COPY of float8[] columns (None when the row is all NULL)."""
+    extension = int.from_bytes(buffer[15:19], "big")
+    pos = _PG_COPY_HEADER + extension
+    fields = int.from_bytes(buffer[pos : pos + 2], "big", signed=True)
+    if fields != _N_FIELDS:
+        raise RuntimeError(f"unexpected COPY layout: {fields} fields")
+    pos += 2
+    arrays = []
+    for _ in range(fields):
+        length = int.from_bytes(buffer[pos : pos + 4], "big", signed=True)
+        pos += 4
+        if length == -1:  # array_agg over no rows
+            return None
+        count = int.from_bytes(buffer[pos + 12 : pos + 16], "big", signed=True)
+        elements = np.frombuffer(buffer, dtype=_PG_ELEMENT, count=count, offset=pos + _PG_ARRAY_HEADER)
+        if np.any(elements["length"] != 8):
+            raise RuntimeError("unexpected NULL or width in a float8 array")
+        arrays.append(elements["value"].astype(np.float64))
+        pos += length
+    return arrays
 
 
 class MarketDataRepository:
@@ -100,7 +124,6 @@ class MarketDataRepository:
         return _split_chains(ids, index, values)
 
     def _fetch_chain_columns_pg(self, ids, times, as_of):
-        # Binary COPY of fixed-width float8 rows parses straight into numpy: no per-row Python work.
         raw = self._session.connection().connection.driver_connection
         buffer = bytearray()
         with (
@@ -109,14 +132,10 @@ class MarketDataRepository:
         ):
             for block in copy:
                 buffer += block
-        extension = int.from_bytes(buffer[15:19], "big")
-        body = memoryview(buffer)[_PG_COPY_HEADER + extension : len(buffer) - 2]
-        rows = np.frombuffer(body, dtype=_PG_ROW_DTYPE)
-        if np.any(rows["fields"] != _N_FIELDS) or any(np.any(rows[f"len{i}"] != 8) for i in range(_N_FIELDS)):
-            raise RuntimeError("unexpected COPY row layout")
-        index = rows["v0"].astype(np.int64) - 1
-        values = np.column_stack([rows[f"v{i}"] for i in range(1, _N_FIELDS)]).astype(np.float64)
-        return index, values
+        arrays = _parse_float8_arrays(bytes(buffer))
+        if arrays is None:
+            return np.empty(0, dtype=np.int64), np.empty((0, len(_CHAIN_COLUMNS)))
+        return arrays[0].astype(np.int64) - 1, np.column_stack(arrays[1:])
 
     def _fetch_chain_columns_generic(self, ids, snapshot_times, as_of):
         oc = OptionContract

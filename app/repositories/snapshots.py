@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,16 @@ def _iv_rank():
     return cast(DailySnapshot.volatility_metrics_json[("metrics", "iv_rank")].as_float(), Float)
 
 
+@lru_cache(maxsize=8)
+def _upsert_statement(dialect: str, column: str):
+    """INSERT … ON CONFLICT (time, ticker_id) DO UPDATE SET <column>; built once, values bound per call."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(DailySnapshot).values(
+        time=bindparam("time"), ticker_id=bindparam("ticker_id"), **{column: bindparam(column)}
+    )
+    return stmt.on_conflict_do_update(index_elements=["time", "ticker_id"], set_={column: stmt.excluded[column]})
+
+
 class SnapshotRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -43,11 +54,9 @@ class SnapshotRepository:
         """Insert the row if absent; otherwise replace only `column` (no other column changes)."""
         if column not in JOB_COLUMNS:
             raise ValueError(f"{column} is not a column this project writes")
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(DailySnapshot).values(time=time, ticker_id=ticker_id, **{column: document})
-        stmt = stmt.on_conflict_do_update(index_elements=["time", "ticker_id"], set_={column: stmt.excluded[column]})
-        self._session.execute(stmt)
+        stmt = _upsert_statement(self._session.get_bind().dialect.name, column)
+        # Core execution on the session's connection: same transaction, without the ORM bulk-insert layer.
+        self._session.connection().execute(stmt, {"time": time, "ticker_id": ticker_id, column: document})
 
     def load_row_states(self, column: str, ticker_ids: list[uuid.UUID], time: dt.datetime) -> dict[uuid.UUID, RowState]:
         """Rows at exactly `time` for these tickers: whether `column` is filled, and the IV figures."""

@@ -13,6 +13,7 @@ import traceback
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,7 +103,11 @@ class MetricsJob(Protocol):
 
     def params_for_log(self) -> dict[str, Any]: ...
 
-    def load_chunk(self, session: Session, refs: list[TickerRef], target: Target) -> ChunkInputs: ...
+    def load_chunk(self, session: Session, refs: list[TickerRef], target: Target) -> ChunkInputs:
+        """Reads that do not depend on this run's earlier writes (may run ahead, on another thread)."""
+
+    def prepare_chunk(self, session: Session, refs: list[TickerRef], target: Target, inputs: ChunkInputs) -> None:
+        """Reads that must see this run's earlier writes; runs just before the chunk is processed."""
 
     def compute(self, ref: TickerRef, inputs: ChunkInputs, ctx: SnapshotContext) -> BaseModel: ...
 
@@ -235,10 +240,17 @@ class BatchRunner:
 
         total = len(refs) * len(targets)
         state = _RunState(total=total, last_heartbeat=started)
+        work = [(target, chunk) for target in targets for chunk in _chunks(refs, opts.chunk_size)]
         try:
-            for target in targets:
-                for chunk in _chunks(refs, opts.chunk_size):
-                    self._run_chunk(chunk, target, summary, state, started)
+            # The next chunk is read on a second connection while this one is computed and written:
+            # the database works on the read while Python works on the documents.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kapman-prefetch") as prefetch:
+                pending = prefetch.submit(self._load_chunk_safely, *work[0]) if work else None
+                for index, (target, chunk) in enumerate(work):
+                    loaded = pending.result()
+                    if index + 1 < len(work):
+                        pending = prefetch.submit(self._load_chunk_safely, *work[index + 1])
+                    self._run_chunk(chunk, target, loaded, summary, state, started)
         except _BatchAborted as abort:
             summary.failure = abort.reason
             summary.exit_code = 1
@@ -274,13 +286,22 @@ class BatchRunner:
                 self.sleep(RETRY_BACKOFF_SECONDS[attempt])
                 attempt += 1
 
-    def _run_chunk(self, chunk, target, summary, state, started) -> None:
-        opts = self.options
+    def _load_chunk_safely(self, target: Target, chunk: list[TickerRef]) -> tuple[ChunkInputs | None, str | None]:
         try:
-            inputs: ChunkInputs | None = self._load_chunk(chunk, target)
-            load_error = None
+            return self._load_chunk(chunk, target), None
         except Exception as error:
-            inputs, load_error = None, _describe_error(error, self._url)
+            return None, _describe_error(error, self._url)
+
+    def _run_chunk(self, chunk, target, loaded, summary, state, started) -> None:
+        opts = self.options
+        inputs, load_error = loaded
+        if inputs is not None:
+            try:
+                with self.session_factory() as session:
+                    self.job.prepare_chunk(session, chunk, target, inputs)
+            except Exception as error:
+                inputs, load_error = None, _describe_error(error, self._url)
+        if load_error is not None:
             log.warning(
                 "chunk_read_failed",
                 job=self.job.name,

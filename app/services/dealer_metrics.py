@@ -43,6 +43,9 @@ class DealerMetricsJob:
             row_states=SnapshotRepository(session).load_row_states(self.column, ids, target.cutoff),
         )
 
+    def prepare_chunk(self, session, refs, target, inputs) -> None:
+        """Nothing here depends on this run's earlier writes."""
+
     def compute(self, ref: TickerRef, inputs: ChunkInputs, ctx: SnapshotContext) -> DealerMetrics:
         if self.spot_override is not None:
             spot, source = self.spot_override, "override"

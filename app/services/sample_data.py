@@ -110,12 +110,13 @@ def expirations(session: dt.date) -> list[dt.date]:
     return sorted(set(weekly + monthly))
 
 
+STRIKE_STEPS = (0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0)
+
+
 def _strike_step(spot: float) -> float:
-    target = spot * 0.029
-    for step in (0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0):
-        if step >= target:
-            return step
-    return 100.0
+    """The listed increment nearest 3.1% of spot: ~26 strikes in ±40%, ~1,400 contracts a chain."""
+    target = spot * 0.031
+    return min(STRIKE_STEPS, key=lambda step: abs(np.log(step / target)))
 
 
 def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: int, thin: bool) -> dict:

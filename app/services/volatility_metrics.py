@@ -48,13 +48,16 @@ class VolatilityMetricsJob:
         market = MarketDataRepository(session)
         snapshots = SnapshotRepository(session)
         times = market.load_options_snapshot_times(ids, target.cutoff)
-        self._refresh_history(snapshots, ids, target.cutoff)
         return ChunkInputs(
             snapshot_times=times,
             chains=market.load_chains(times, target.day),
             spots={},
             row_states=snapshots.load_row_states(self.column, ids, target.cutoff),
         )
+
+    def prepare_chunk(self, session: Session, refs: list[TickerRef], target: Target, inputs: ChunkInputs) -> None:
+        """Bring each ticker's history up to this session; it must see what earlier sessions of this run wrote."""
+        self._refresh_history(SnapshotRepository(session), [r.ticker_id for r in refs], target.cutoff)
 
     def _refresh_history(self, snapshots: SnapshotRepository, ids: list[uuid.UUID], cutoff: dt.datetime) -> None:
         fresh = [tid for tid in ids if tid not in self._history]
