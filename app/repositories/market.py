@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Collection
 
 import numpy as np
 from sqlalchemy import Float, case, cast, func, literal, select
@@ -16,51 +17,57 @@ from sqlalchemy.orm import Session
 from app.domain.chain import OptionChain
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
 
-# Column order of the contract read; every value arrives as float8 (NaN for missing).
-_CHAIN_COLUMNS = (
-    "dte_days",
-    "strike",
-    "option_type",
-    "open_interest",
-    "volume",
-    "bid",
-    "ask",
-    "implied_volatility",
-    "delta",
-    "gamma",
-)
+# Every value arrives as float8 (NaN for missing; volume and OI 0 for missing).
+_PG_EXPRESSIONS = {
+    "dte_days": "coalesce((oc.expiration_date - %(as_of)s::date)::float8, 'NaN')",
+    "strike": "coalesce(oc.strike_price::float8, 'NaN')",
+    "option_type": "(CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::float8",
+    "open_interest": "coalesce(oc.open_interest::float8, 0)",
+    "volume": "coalesce(oc.volume::float8, 0)",
+    "bid": "coalesce(oc.bid::float8, 'NaN')",
+    "ask": "coalesce(oc.ask::float8, 'NaN')",
+    "implied_volatility": "coalesce(oc.implied_volatility::float8, 'NaN')",
+    "delta": "coalesce(oc.delta::float8, 'NaN')",
+    "gamma": "coalesce(oc.gamma::float8, 'NaN')",
+}
+# Needed by every rule (malformed, expiry, quotes); the greeks are read only when a job asks for them,
+# because PostgreSQL converts NUMERIC to float8 through text, the dominant cost of the read.
+BASE_FIELDS = ("dte_days", "strike", "option_type", "open_interest", "volume", "bid", "ask")
+GREEK_FIELDS = ("implied_volatility", "delta", "gamma")
 
-# One row of eleven float8[] columns for the whole chunk: psycopg hands COPY data over one
-# message per row, so one row (not one per contract) keeps Python out of the per-contract path.
-_PG_CHAIN_COPY = """
+
+def _chain_fields(greeks: Collection[str]) -> tuple[str, ...]:
+    unknown = set(greeks) - set(GREEK_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown chain fields: {sorted(unknown)}")
+    return BASE_FIELDS + tuple(g for g in GREEK_FIELDS if g in greeks)
+
+
+def _pg_chain_copy(fields: tuple[str, ...]) -> str:
+    """One row of float8[] columns for the whole chunk: psycopg hands COPY data over one message per
+    row, so a single row (not one per contract) keeps Python out of the per-contract path."""
+    columns = ",\n         ".join(f"array_agg({_PG_EXPRESSIONS[f]})" for f in fields)
+    return f"""
 COPY (
   SELECT array_agg(s.idx::float8),
-         array_agg(coalesce((oc.expiration_date - %(as_of)s::date)::float8, 'NaN')),
-         array_agg(coalesce(oc.strike_price::float8, 'NaN')),
-         array_agg((CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::float8),
-         array_agg(coalesce(oc.open_interest::float8, 0)),
-         array_agg(coalesce(oc.volume::float8, 0)),
-         array_agg(coalesce(oc.bid::float8, 'NaN')),
-         array_agg(coalesce(oc.ask::float8, 'NaN')),
-         array_agg(coalesce(oc.implied_volatility::float8, 'NaN')),
-         array_agg(coalesce(oc.delta::float8, 'NaN')),
-         array_agg(coalesce(oc.gamma::float8, 'NaN'))
+         {columns}
   FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[]) WITH ORDINALITY AS s(tid, t, idx)
   JOIN options_chains oc ON oc.ticker_id = s.tid AND oc.time = s.t
 ) TO STDOUT (FORMAT BINARY)
 """
+
+
 _PG_COPY_HEADER = 19  # signature (11) + flags (4) + extension length (4)
 _PG_ARRAY_HEADER = 20  # ndim, flags, element oid, dimension size, lower bound (int32 each)
 _PG_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
-_N_FIELDS = 1 + len(_CHAIN_COLUMNS)
 
 
-def _parse_float8_arrays(buffer: bytes) -> list[np.ndarray] | None:
+def _parse_float8_arrays(buffer: bytes, expected_fields: int) -> list[np.ndarray] | None:
     """The arrays of a one-row binary COPY of float8[] columns (None when the row is all NULL)."""
     extension = int.from_bytes(buffer[15:19], "big")
     pos = _PG_COPY_HEADER + extension
     fields = int.from_bytes(buffer[pos : pos + 2], "big", signed=True)
-    if fields != _N_FIELDS:
+    if fields != expected_fields:
         raise RuntimeError(f"unexpected COPY layout: {fields} fields")
     pos += 2
     arrays = []
@@ -112,48 +119,57 @@ class MarketDataRepository:
         )
         return {ticker_id: close for ticker_id, close in rows}
 
-    def load_chains(self, snapshot_times: dict[uuid.UUID, dt.datetime], as_of: dt.date) -> dict[uuid.UUID, OptionChain]:
-        """Contracts of each ticker's options snapshot, DTE counted from `as_of`."""
+    def load_chains(
+        self,
+        snapshot_times: dict[uuid.UUID, dt.datetime],
+        as_of: dt.date,
+        greeks: Collection[str] = GREEK_FIELDS,
+    ) -> dict[uuid.UUID, OptionChain]:
+        """Contracts of each ticker's options snapshot, DTE counted from `as_of`.
+
+        Only the greeks named are read; the others are NaN in the returned chains.
+        """
         if not snapshot_times:
             return {}
         ids = list(snapshot_times)
+        fields = _chain_fields(greeks)
         if self._dialect == "postgresql":
-            index, values = self._fetch_chain_columns_pg(ids, [snapshot_times[i] for i in ids], as_of)
+            index, values = self._fetch_chain_columns_pg(ids, [snapshot_times[i] for i in ids], as_of, fields)
         else:
-            index, values = self._fetch_chain_columns_generic(ids, snapshot_times, as_of)
-        return _split_chains(ids, index, values)
+            index, values = self._fetch_chain_columns_generic(ids, snapshot_times, as_of, fields)
+        return _split_chains(ids, index, values, fields)
 
-    def _fetch_chain_columns_pg(self, ids, times, as_of):
+    def _fetch_chain_columns_pg(self, ids, times, as_of, fields):
         raw = self._session.connection().connection.driver_connection
         buffer = bytearray()
         with (
             raw.cursor() as cursor,
-            cursor.copy(_PG_CHAIN_COPY, {"ids": ids, "times": times, "as_of": as_of}) as copy,
+            cursor.copy(_pg_chain_copy(fields), {"ids": ids, "times": times, "as_of": as_of}) as copy,
         ):
             for block in copy:
                 buffer += block
-        arrays = _parse_float8_arrays(bytes(buffer))
+        arrays = _parse_float8_arrays(bytes(buffer), 1 + len(fields))
         if arrays is None:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(_CHAIN_COLUMNS)))
+            return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
         return arrays[0].astype(np.int64) - 1, np.column_stack(arrays[1:])
 
-    def _fetch_chain_columns_generic(self, ids, snapshot_times, as_of):
+    def _fetch_chain_columns_generic(self, ids, snapshot_times, as_of, fields):
         oc = OptionContract
         position = case({tid: i for i, tid in enumerate(ids)}, value=oc.ticker_id)
         dte = func.julianday(oc.expiration_date) - func.julianday(literal(as_of.isoformat()))
-        stmt = select(
-            position,
-            dte,
-            cast(oc.strike_price, Float),
-            case((oc.option_type == "C", 1), (oc.option_type == "P", -1), else_=0),
-            func.coalesce(oc.open_interest, 0),
-            func.coalesce(oc.volume, 0),
-            cast(oc.bid, Float),
-            cast(oc.ask, Float),
-            cast(oc.implied_volatility, Float),
-            cast(oc.delta, Float),
-            cast(oc.gamma, Float),
-        ).where(
+        expressions = {
+            "dte_days": dte,
+            "strike": cast(oc.strike_price, Float),
+            "option_type": case((oc.option_type == "C", 1), (oc.option_type == "P", -1), else_=0),
+            "open_interest": func.coalesce(oc.open_interest, 0),
+            "volume": func.coalesce(oc.volume, 0),
+            "bid": cast(oc.bid, Float),
+            "ask": cast(oc.ask, Float),
+            "implied_volatility": cast(oc.implied_volatility, Float),
+            "delta": cast(oc.delta, Float),
+            "gamma": cast(oc.gamma, Float),
+        }
+        stmt = select(position, *(expressions[f] for f in fields)).where(
             # IN on both key columns lets SQLite search the (ticker_id, time) index; the CASE keeps
             # each ticker to its own snapshot time.
             oc.ticker_id.in_(ids),
@@ -163,18 +179,20 @@ class MarketDataRepository:
         # Plain tuples: numpy probes Row objects element by element, 3x slower.
         rows = list(map(tuple, self._session.execute(stmt)))
         if not rows:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(_CHAIN_COLUMNS)))
+            return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
         table = np.array(rows, dtype=np.float64)  # None becomes NaN
         return table[:, 0].astype(np.int64), table[:, 1:]
 
 
-def _split_chains(ids: list[uuid.UUID], index: np.ndarray, values: np.ndarray) -> dict[uuid.UUID, OptionChain]:
+def _split_chains(
+    ids: list[uuid.UUID], index: np.ndarray, values: np.ndarray, fields: tuple[str, ...]
+) -> dict[uuid.UUID, OptionChain]:
     order = np.argsort(index, kind="stable")
     index, values = index[order], values[order]
     bounds = np.searchsorted(index, np.arange(len(ids) + 1))
     chains = {}
     for i, ticker_id in enumerate(ids):
         block = values[bounds[i] : bounds[i + 1]]
-        columns = dict(zip(_CHAIN_COLUMNS, block.T, strict=True))
+        columns = dict(zip(fields, block.T, strict=True))
         chains[ticker_id] = OptionChain.from_arrays(**columns)
     return chains

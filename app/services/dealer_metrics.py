@@ -38,7 +38,7 @@ class DealerMetricsJob:
         times = market.load_options_snapshot_times(ids, target.cutoff)
         return ChunkInputs(
             snapshot_times=times,
-            chains=market.load_chains(times, target.day),
+            chains=market.load_chains(times, target.day, greeks=("gamma",)),
             spots={} if self.spot_override is not None else market.load_spots(ids, target.day),
             row_states=SnapshotRepository(session).load_row_states(self.column, ids, target.cutoff),
         )

@@ -50,7 +50,7 @@ class VolatilityMetricsJob:
         times = market.load_options_snapshot_times(ids, target.cutoff)
         return ChunkInputs(
             snapshot_times=times,
-            chains=market.load_chains(times, target.day),
+            chains=market.load_chains(times, target.day, greeks=("implied_volatility", "delta")),
             spots={},
             row_states=snapshots.load_row_states(self.column, ids, target.cutoff),
         )
