@@ -20,13 +20,17 @@ from app.logging import configure_logging, resolve_level
 from app.services.admin import upgrade_database
 from app.services.batch import BatchOptions
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
+from app.services.dates import DateSelection, NoDataError
 from app.services.dealer_metrics import run_dealer_metrics
+from app.services.demo import run_demo
 from app.services.importer import run_import
+from app.services.report import ReportError, build_report, write_report
 from app.services.sample_data import DEFAULT_END_DATE, DEFAULT_WATCHLIST, run_sample_data
+from app.services.show import build_show_table
 from app.services.volatility_metrics import run_volatility_metrics
 from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 from cli.progress import progress_reporter
+from cli.render import render_show_table
 
 log = structlog.get_logger()
 
@@ -632,6 +636,102 @@ def run_daily_command(
             progress=progress,
         )
     raise typer.Exit(summary.exit_code)
+
+
+class ShowFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ImageFormat(StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+@app.command("show")
+@guarded
+def show(
+    date: DateOpt = None,
+    watchlist: WatchlistOpt = None,
+    tickers: TickersOpt = None,
+    output: Annotated[ShowFormat, typer.Option("--format", help="table on a terminal; json or csv for scripts.")] = (
+        ShowFormat.table
+    ),
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """One row per watchlist ticker for a session: dealer and volatility headline figures."""
+    runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
+    try:
+        table = build_show_table(
+            _session_factory(runtime), parse_date(date, "--date"), watchlist=watchlist, tickers=parse_symbols(tickers)
+        )
+    except NoDataError as error:
+        log.error("show_failed", reason=str(error))
+        raise typer.Exit(1) from None
+    render_show_table(table, output.value)
+
+
+@app.command("report")
+@guarded
+def report(
+    symbol: Annotated[str, typer.Argument(help="Ticker symbol.", show_default=False)],
+    date: DateOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the chart files.")] = Path("kapman-report"),
+    image_format: Annotated[ImageFormat, typer.Option("--format", help="Image format.")] = ImageFormat.png,
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """Charts for one ticker and session: GEX profile, IV smile and term structure, IV history."""
+    runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
+    try:
+        built = build_report(_session_factory(runtime), symbol, parse_date(date, "--date"))
+    except (ReportError, NoDataError) as error:
+        log.error("report_failed", symbol=symbol.upper(), reason=str(error))
+        raise typer.Exit(1) from None
+    files = write_report(built, out, image_format.value)
+    if not files:
+        log.error(
+            "report_failed", symbol=built.symbol, reason="no chart had data: " + "; ".join(built.skipped.values())
+        )
+        raise typer.Exit(1)
+    for path in files:
+        typer.echo(str(path))
+
+
+@app.command("demo")
+@guarded
+def demo(
+    tickers: Annotated[int, typer.Option("--tickers", min=5, max=500, help="Sample tickers (3 are edge cases).")] = 12,
+    days: Annotated[int, typer.Option("--days", min=2, max=500, help="Sample sessions (IV rank needs 21+).")] = 30,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the chart files.")] = Path("kapman-report"),
+    db_url: DbUrl = None,
+    log_level: LogLevel = None,
+    log_format: LogFormat = FormatChoice.auto,
+    verbose: Verbose = False,
+    debug: Debug = False,
+    quiet: Quiet = False,
+) -> None:
+    """Migrate, write a sample market, run both jobs over it, show the last session and chart two tickers."""
+    runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
+    with progress_reporter(runtime.log_format) as progress:
+        result = run_demo(_session_factory(runtime), tickers=tickers, days=days, out_dir=out, progress=progress)
+    if result.table is not None:
+        render_show_table(result.table, "table")
+    if result.report_files:
+        typer.echo(f"Charts for {', '.join(result.reported_symbols)}:")
+        for path in result.report_files:
+            typer.echo(f"  {path}")
+    raise typer.Exit(result.exit_code)
 
 
 def main() -> None:

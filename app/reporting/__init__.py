@@ -1,0 +1,1 @@
+"""Pictures of stored results (matplotlib, Agg backend): no database, no domain rules."""

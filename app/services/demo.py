@@ -1,0 +1,72 @@
+"""`kapman demo`: a sample market, both jobs over it, the summary table and two reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.services.admin import upgrade_database
+from app.services.batch import BatchOptions
+from app.services.daily import DailySummary, run_daily
+from app.services.dates import DateSelection
+from app.services.report import build_report, write_report
+from app.services.sample_data import DEFAULT_WATCHLIST, run_sample_data
+from app.services.show import ShowRow, ShowTable, build_show_table
+
+log = structlog.get_logger()
+
+
+@dataclass
+class DemoResult:
+    exit_code: int
+    table: ShowTable | None = None
+    daily: DailySummary | None = None
+    report_files: list[Path] | None = None
+    reported_symbols: list[str] | None = None
+
+
+def pick_interesting(rows: list[ShowRow], count: int = 2) -> list[str]:
+    """The usable ticker with the largest |net GEX|, then the one with the highest IV rank (else the next GEX)."""
+    usable = [r for r in rows if r.dealer_status in ("FULL", "LIMITED") and r.gex_net is not None]
+    by_gex = sorted(usable, key=lambda r: (-abs(r.gex_net), r.symbol))
+    chosen = [by_gex[0].symbol] if by_gex else []
+    by_rank = sorted((r for r in usable if r.iv_rank is not None), key=lambda r: (-r.iv_rank, r.symbol))
+    for row in by_rank + by_gex:
+        if len(chosen) >= count:
+            break
+        if row.symbol not in chosen:
+            chosen.append(row.symbol)
+    return chosen
+
+
+def run_demo(
+    session_factory: sessionmaker[Session],
+    *,
+    tickers: int = 12,
+    days: int = 30,
+    out_dir: Path = Path("kapman-report"),
+    image_format: str = "png",
+    progress=None,
+) -> DemoResult:
+    """Safe on an existing database: the sample rows are idempotent and only the sample watchlist is processed."""
+    if upgrade_database(session_factory.kw["bind"]) != 0:
+        return DemoResult(exit_code=1)
+    sample = run_sample_data(session_factory, tickers=tickers, days=days)
+    options = BatchOptions(
+        dates=DateSelection(start=sample.sessions[0], end=sample.sessions[-1]),
+        watchlist=DEFAULT_WATCHLIST,
+        heartbeat=max(50, tickers * 5),
+    )
+    daily = run_daily(session_factory, options, progress=progress)
+    if daily.exit_code != 0:
+        return DemoResult(exit_code=daily.exit_code, daily=daily)
+    table = build_show_table(session_factory, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST)
+    symbols = pick_interesting(table.rows)
+    files: list[Path] = []
+    for symbol in symbols:
+        files += write_report(build_report(session_factory, symbol, sample.sessions[-1]), out_dir, image_format)
+    log.info("demo_finished", sessions=len(sample.sessions), tickers=sample.tickers, reports=[str(f) for f in files])
+    return DemoResult(exit_code=0, table=table, daily=daily, report_files=files, reported_symbols=symbols)

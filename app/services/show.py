@@ -1,0 +1,99 @@
+"""`kapman show`: one row per watchlist symbol for a session, read from the stored documents."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.repositories.market import MarketDataRepository
+from app.repositories.snapshots import SnapshotRepository
+from app.repositories.universe import UniverseRepository
+from app.services.dates import NoDataError
+from app.time import snapshot_time
+
+COLUMNS = (
+    "symbol", "dealer_status", "position", "gex_net", "gamma_flip", "call_wall", "put_wall", "dgpi",
+    "average_iv", "iv_rank", "put_call_oi", "term_structure", "vol_status", "note",
+)  # fmt: skip
+
+
+class ShowRow(BaseModel):
+    symbol: str
+    dealer_status: str | None = None
+    position: str | None = None
+    gex_net: float | None = None
+    gamma_flip: float | None = None
+    call_wall: float | None = None
+    put_wall: float | None = None
+    dgpi: float | None = None
+    average_iv: float | None = None
+    iv_rank: float | None = None
+    put_call_oi: float | None = None
+    term_structure: float | None = None
+    vol_status: str | None = None
+    note: str | None = None
+
+
+class ShowTable(BaseModel):
+    date: dt.date
+    rows: list[ShowRow]
+
+
+def _wall_strike(wall: dict[str, Any] | None) -> float | None:
+    return wall["strike"] if wall else None
+
+
+def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
+    row = ShowRow(symbol=symbol)
+    notes = []
+    if dealer:
+        row.dealer_status = dealer.get("status")
+        row.position = dealer.get("position")
+        row.gex_net = dealer.get("gex_net")
+        row.gamma_flip = dealer.get("gamma_flip")
+        row.call_wall = _wall_strike(dealer.get("primary_call_wall"))
+        row.put_wall = _wall_strike(dealer.get("primary_put_wall"))
+        row.dgpi = dealer.get("dgpi")
+        if dealer.get("status") == "INVALID":
+            notes.append(f"dealer: {dealer.get('status_reason')}")
+    else:
+        notes.append("no dealer document")
+    if vol:
+        metrics = vol.get("metrics") or {}
+        row.average_iv = metrics.get("average_iv")
+        row.iv_rank = metrics.get("iv_rank")
+        row.put_call_oi = metrics.get("put_call_ratio_oi")
+        row.term_structure = metrics.get("iv_term_structure")
+        row.vol_status = vol.get("status")
+        if vol.get("processing_status") in ("NO_OPTIONS", "ERROR"):
+            notes.append(f"vol: {vol.get('processing_status').lower()}")
+    else:
+        notes.append("no volatility document")
+    row.note = "; ".join(notes) or None
+    return row
+
+
+def build_show_table(
+    session_factory: sessionmaker[Session],
+    day: dt.date | None = None,
+    *,
+    watchlist: str | None = None,
+    tickers: tuple[str, ...] = (),
+) -> ShowTable:
+    """Rows for every universe symbol; symbols without a ticker or without documents say why."""
+    with session_factory() as session:
+        if day is None:
+            day = MarketDataRepository(session).get_latest_ohlcv_date()
+            if day is None:
+                raise NoDataError("no date given and the ohlcv table is empty; pass --date")
+        universe = UniverseRepository(session).load_universe(watchlist, list(tickers) or None)
+        documents = SnapshotRepository(session).load_documents(
+            [t.ticker_id for t in universe.tickers], snapshot_time(day)
+        )
+    rows = [_row(t.symbol, *documents.get(t.ticker_id, (None, None))) for t in universe.tickers]
+    rows += [ShowRow(symbol=s, note="no tickers row (unknown symbol)") for s in universe.unknown_symbols]
+    rows += [ShowRow(symbol=s, note="not in the watchlist universe") for s in universe.not_in_watchlist]
+    return ShowTable(date=day, rows=sorted(rows, key=lambda r: r.symbol))

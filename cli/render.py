@@ -1,0 +1,55 @@
+"""Printing a show table as a rich table, JSON or CSV (the command's product goes to stdout)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.services.show import COLUMNS, ShowTable
+
+HEADERS = {
+    "symbol": "symbol", "dealer_status": "dealer", "position": "position", "gex_net": "net GEX $M",
+    "gamma_flip": "flip", "call_wall": "call wall", "put_wall": "put wall", "dgpi": "DGPI", "average_iv": "avg IV",
+    "iv_rank": "IV rank", "put_call_oi": "P/C OI", "term_structure": "term", "vol_status": "vol", "note": "note",
+}  # fmt: skip
+FORMATS = {
+    "gamma_flip": "{:,.2f}", "call_wall": "{:,.2f}", "put_wall": "{:,.2f}", "dgpi": "{:.2f}",
+    "average_iv": "{:.4f}", "iv_rank": "{:.2f}", "put_call_oi": "{:.4f}", "term_structure": "{:.2f}",
+}  # fmt: skip
+
+
+def table_cell(name: str, value) -> str:
+    if value is None:
+        return "—"
+    if name == "gex_net":
+        return f"{value / 1e6:,.2f}"
+    pattern = FORMATS.get(name)
+    return pattern.format(value) if pattern else str(value)
+
+
+def render_show_table(table: ShowTable, output: str) -> None:
+    rows = [row.model_dump() for row in table.rows]
+    if output == "json":
+        typer.echo(json.dumps({"date": table.date.isoformat(), "rows": rows}, indent=2))
+        return
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["date", *COLUMNS], lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({"date": table.date.isoformat(), **{k: "" if v is None else v for k, v in row.items()}})
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    console = Console(width=max(Console().width, 180))
+    view = Table(title=f"KapMan metrics — session {table.date.isoformat()}", header_style="bold")
+    for name in COLUMNS:
+        left = name in ("symbol", "position", "note")
+        view.add_column(HEADERS[name], justify="left" if left else "right", no_wrap=True)
+    for row in rows:
+        view.add_row(*(table_cell(name, row[name]) for name in COLUMNS))
+    console.print(view)
