@@ -1,18 +1,24 @@
 """Bulk inserts that skip rows already present (idempotent loads).
 
-Input is column-major (one list per column), which keeps per-dialect value
-adaptation cheap: PostgreSQL gets COPY into a staging table then
-INSERT … ON CONFLICT DO NOTHING; SQLite gets INSERT OR IGNORE executemany.
+Input is column-major (one sequence or numpy array per column, or one constant),
+which keeps per-dialect value adaptation cheap. PostgreSQL gets COPY (CSV text
+built by the C csv writer) into a staging table, then INSERT … ON CONFLICT DO
+NOTHING — or straight into the table when the caller knows the rows are new;
+SQLite gets INSERT OR IGNORE executemany.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Boolean, Date, Table, Uuid
 from sqlalchemy.orm import Session
 
@@ -28,13 +34,56 @@ TABLES: dict[str, Table] = {
 
 # SQLAlchemy's SQLite DateTime text format; stored values must compare as strings in time order.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+_COPY_BATCH_ROWS = 20_000
+
+Column = Sequence[Any] | np.ndarray | Any
 
 
-def _none_for_nan(values: Sequence[Any]) -> list[Any]:
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+def _as_list(values: Column, n: int) -> list[Any]:
+    """A column as a list with None for missing values (NaN floats included)."""
+    if isinstance(values, np.ndarray):
+        out = values.tolist()
+        if values.dtype.kind == "f":
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                out[i] = None
+        return out
+    if isinstance(values, (list, tuple)):
+        return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+    return [values] * n
 
 
-def _adapt_sqlite(column_type: Any, values: Sequence[Any]) -> list[Any]:
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _csv_text(values: Column, n: int) -> list[str | None]:
+    """A column as COPY CSV text. Numeric arrays are formatted by numpy (shortest round-trip
+    repr, NaN as NULL) and constants once: formatting per row in Python dominated bulk loads."""
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            return np.where(np.isnan(values), "", values.astype(str)).tolist()
+        if values.dtype.kind in "iub":
+            return values.astype(str).tolist()
+        return [_text(v) for v in values.tolist()]
+    if isinstance(values, (list, tuple)):
+        cache: dict[Any, str | None] = {}
+        out = []
+        for v in values:
+            if isinstance(v, (uuid.UUID, dt.date)):
+                if v not in cache:
+                    cache[v] = _text(v)
+                out.append(cache[v])
+            else:
+                out.append(_text(v))
+        return out
+    return [_text(values)] * n
+
+
+def _adapt_sqlite(column_type: Any, values: list[Any]) -> list[Any]:
     if isinstance(column_type, Uuid):
         return [v.hex if isinstance(v, uuid.UUID) else v for v in values]
     if isinstance(column_type, UTCDateTime):
@@ -43,31 +92,29 @@ def _adapt_sqlite(column_type: Any, values: Sequence[Any]) -> list[Any]:
         return [v.isoformat() if v is not None else None for v in values]
     if isinstance(column_type, Boolean):
         return [None if v is None else int(bool(v)) for v in values]
-    return _none_for_nan(values)
+    return values
 
 
-def _constant_or_list(values: Sequence[Any] | Any, n: int) -> Sequence[Any]:
-    return values if isinstance(values, (list, tuple)) else [values] * n
-
-
-def bulk_insert_ignore(session: Session, table_name: str, columns: dict[str, Sequence[Any] | Any]) -> int:
+def bulk_insert_ignore(
+    session: Session, table_name: str, columns: dict[str, Column], *, known_new: bool = False
+) -> int:
     """Insert rows given as {column: values or one constant}; rows hitting a unique key are skipped.
 
-    Returns the number of rows inserted.
+    `known_new` promises that no row of the batch exists yet (PostgreSQL then copies straight
+    into the table). Returns the number of rows inserted.
     """
     table = TABLES[table_name]
-    lengths = {len(v) for v in columns.values() if isinstance(v, (list, tuple))}
+    lengths = {len(v) for v in columns.values() if isinstance(v, (list, tuple, np.ndarray))}
     if len(lengths) > 1:
         raise ValueError(f"columns of unequal length: {sorted(lengths)}")
     n = lengths.pop() if lengths else 1
     if n == 0:
         return 0
     names = list(columns)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        data = [_none_for_nan(_constant_or_list(columns[c], n)) for c in names]
-        return _copy_insert_pg(session, table, names, list(zip(*data, strict=True)))
-    data = [_adapt_sqlite(table.c[c].type, _constant_or_list(columns[c], n)) for c in names]
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_insert_pg(session, table, names, [columns[c] for c in names], n, known_new)
+    data = [_as_list(columns[c], n) for c in names]
+    data = [_adapt_sqlite(table.c[c].type, values) for c, values in zip(names, data, strict=True)]
     raw = session.connection().connection.driver_connection
     placeholders = ", ".join("?" for _ in names)
     before = raw.total_changes
@@ -78,18 +125,39 @@ def bulk_insert_ignore(session: Session, table_name: str, columns: dict[str, Seq
     return raw.total_changes - before
 
 
-def _copy_insert_pg(session: Session, table: Table, names: list[str], rows: list[tuple]) -> int:
+def _slice(values: Column, start: int, stop: int) -> Column:
+    return values[start:stop] if isinstance(values, (list, tuple, np.ndarray)) else values
+
+
+def _copy_csv(cursor, target: str, column_list: str, columns: list[Column], n: int) -> None:
+    # In PostgreSQL's CSV format an unquoted empty field is NULL, which is what csv writes for None.
+    # Batches are formatted inside the COPY and the queued writer sends from a thread, so the
+    # server parses one batch while the next is formatted.
+    statement = f"COPY {target} ({column_list}) FROM STDIN WITH (FORMAT csv)"
+    with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        for start in range(0, n, _COPY_BATCH_ROWS):
+            stop = min(n, start + _COPY_BATCH_ROWS)
+            text = [_csv_text(_slice(values, start, stop), stop - start) for values in columns]
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(zip(*text, strict=True))
+            copy.write(buffer.getvalue())
+
+
+def _copy_insert_pg(
+    session: Session, table: Table, names: list[str], columns: list[Column], n: int, known_new: bool
+) -> int:
     raw = session.connection().connection.driver_connection
-    stage = f"_stage_{table.name}"
     column_list = ", ".join(names)
     with raw.cursor() as cursor:
+        if known_new:
+            _copy_csv(cursor, table.name, column_list, columns, n)
+            return n
+        stage = f"_stage_{table.name}"
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
         )
         cursor.execute(f"TRUNCATE {stage}")
-        with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_csv(cursor, stage, column_list, columns, n)
         cursor.execute(
             f"INSERT INTO {table.name} ({column_list}) SELECT {column_list} FROM {stage} ON CONFLICT DO NOTHING"
         )

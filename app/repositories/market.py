@@ -96,6 +96,13 @@ class MarketDataRepository:
     def get_latest_ohlcv_date(self) -> dt.date | None:
         return self._session.execute(select(func.max(Ohlcv.date))).scalar()
 
+    def has_options_at(self, time: dt.datetime) -> bool:
+        """Whether any option row is stamped exactly `time`."""
+        return (
+            self._session.execute(select(OptionContract.time).where(OptionContract.time == time).limit(1)).first()
+            is not None
+        )
+
     def load_options_snapshot_times(
         self, ticker_ids: list[uuid.UUID], cutoff: dt.datetime
     ) -> dict[uuid.UUID, dt.datetime]:

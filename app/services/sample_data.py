@@ -11,6 +11,7 @@ import datetime as dt
 import time as clock
 import uuid
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import structlog
@@ -18,6 +19,7 @@ from scipy.stats import norm
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.repositories.bulk import bulk_insert_ignore
+from app.repositories.market import MarketDataRepository
 from app.repositories.tickers import ticker_uuid
 from app.time import NEW_YORK, previous_sessions
 
@@ -174,7 +176,7 @@ def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: 
     columns = {
         "strike_price": np.round(k, 4),
         "option_type": np.where(is_call, "C", "P"),
-        "expiration_date": [session + dt.timedelta(days=int(d)) for d in days],
+        "expiration_date": (np.datetime64(session, "D") + days.astype("timedelta64[D]")).astype(object).tolist(),
         "bid": bid,
         "ask": ask,
         "last": np.round((np.nan_to_num(bid) + np.nan_to_num(ask)) / 2, 2),
@@ -186,12 +188,9 @@ def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: 
         "theta": np.where(no_greeks, np.nan, np.round(theta, 4)),
         "vega": np.where(no_greeks, np.nan, np.round(vega, 4)),
     }
-    out = {}
-    for name, values in columns.items():
-        if isinstance(values, np.ndarray):
-            values = values.astype(np.int64).tolist() if name in ("volume", "open_interest") else values.tolist()
-        out[name] = values
-    return out
+    columns["volume"] = columns["volume"].astype(np.int64)
+    columns["open_interest"] = columns["open_interest"].astype(np.int64)
+    return columns
 
 
 def chain_time(session: dt.date) -> dt.datetime:
@@ -276,14 +275,15 @@ def run_sample_data(
                     "volume": [int(1_000_000 + 10_000 * b[3]) for _, b in bars],
                 },
             )
-            merged: dict[str, list] = {"ticker_id": [], "time": []}
-            for spec, columns in chains:
-                n = len(columns["strike_price"])
-                merged["ticker_id"] += [spec.ticker_id] * n
-                merged["time"] += [chain_time(session_day)] * n
-                for name, values in columns.items():
-                    merged.setdefault(name, []).extend(values)
-            option_rows += bulk_insert_ignore(session, "options_chains", merged)
+            merged: dict[str, list | np.ndarray] = {
+                "ticker_id": [spec.ticker_id for spec, columns in chains for _ in range(len(columns["strike_price"]))],
+                "time": chain_time(session_day),
+            }
+            for name in chains[0][1] if chains else ():
+                parts = [columns[name] for _, columns in chains]
+                merged[name] = np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
+            fresh = not MarketDataRepository(session).has_options_at(chain_time(session_day))
+            option_rows += bulk_insert_ignore(session, "options_chains", merged, known_new=fresh)
     seconds = clock.perf_counter() - started
     summary = SampleSummary(
         tickers=len(specs),
