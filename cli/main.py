@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 import typer
@@ -252,45 +252,32 @@ def _overrides(ctx: typer.Context, names: dict[str, str]) -> tuple[str, ...]:
     return tuple(given)
 
 
-def _batch_options(
-    *,
-    date,
-    snapshot_time,
-    start_date,
-    end_date,
-    watchlist,
-    tickers,
-    fill_missing,
-    dry_run,
-    heartbeat,
-    shard,
-    verbose,
-    debug,
-    overrides,
-    runtime: Runtime,
-) -> BatchOptions:
-    snapshot_day, snapshot_moment = parse_snapshot_time(snapshot_time)
-    day = snapshot_day or parse_date(date, "--date")
-    start, end = parse_date(start_date, "--start-date"), parse_date(end_date, "--end-date")
+def _batch_options(ctx: typer.Context, runtime: Runtime, args: dict[str, Any], flags: dict[str, str]) -> BatchOptions:
+    """The run flags shared by the metric commands, from the command's arguments."""
+    snapshot_day, snapshot_moment = parse_snapshot_time(args["snapshot_time"])
+    day = snapshot_day or parse_date(args["date"], "--date")
+    start, end = parse_date(args["start_date"], "--start-date"), parse_date(args["end_date"], "--end-date")
     try:
         selection = DateSelection(day=day, snapshot_time=snapshot_moment, start=start, end=end)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--start-date/--end-date") from None
     return BatchOptions(
         dates=selection,
-        watchlist=watchlist,
-        tickers=parse_symbols(tickers),
-        fill_missing=fill_missing,
-        dry_run=dry_run,
-        heartbeat=heartbeat,
-        verbose=verbose or debug,
-        shard=parse_shard(shard),
-        overrides=overrides,
+        watchlist=args["watchlist"],
+        tickers=parse_symbols(args["tickers"]),
+        fill_missing=args["fill_missing"],
+        dry_run=args["dry_run"],
+        heartbeat=args["heartbeat"],
+        verbose=args["verbose"] or args["debug"],
+        shard=parse_shard(args["shard"]),
+        overrides=_overrides(ctx, flags),
         database=runtime.masked_url,
     )
 
 
-def _params(model, values: dict, flags: dict[str, str]):
+def _params(model, args: dict[str, Any], flags: dict[str, str]):
+    """The model's fields taken from the command's arguments; a rejected value is a usage error."""
+    values = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in args.items() if k in model.model_fields}
     try:
         return model(**values)
     except ValidationError as error:
@@ -460,39 +447,10 @@ def dealer_metrics(
     log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """Compute dealer metrics (GEX, flip, walls, DGPI) into daily_snapshots.dealer_metrics_json."""
+    args = locals().copy()
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    params = _params(
-        DealerParams,
-        dict(
-            max_dte_days=max_dte_days,
-            min_open_interest=min_open_interest,
-            min_volume=min_volume,
-            max_spread_pct=max_spread_pct,
-            walls_top_n=walls_top_n,
-            gex_slope_range_pct=gex_slope_range_pct,
-            max_moneyness=max_moneyness,
-            neutral_gex_threshold=neutral_gex_threshold,
-            sign_convention=str(sign_convention.value),
-            stale_after_days=stale_after_days,
-        ),
-        DEALER_FLAGS,
-    )
-    options = _batch_options(
-        date=date,
-        snapshot_time=snapshot_time,
-        start_date=start_date,
-        end_date=end_date,
-        watchlist=watchlist,
-        tickers=tickers,
-        fill_missing=fill_missing,
-        dry_run=dry_run,
-        heartbeat=heartbeat,
-        shard=shard,
-        verbose=verbose,
-        debug=debug,
-        overrides=_overrides(ctx, DEALER_FLAGS),
-        runtime=runtime,
-    )
+    params = _params(DealerParams, args, DEALER_FLAGS)
+    options = _batch_options(ctx, runtime, args, DEALER_FLAGS)
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
         summary = run_dealer_metrics(session_factory, options, params, spot_override=spot_override, progress=progress)
@@ -524,28 +482,10 @@ def vol_metrics(
     log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """Compute volatility metrics (IV, rank, skew, term structure) into daily_snapshots.volatility_metrics_json."""
+    args = locals().copy()
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    params = _params(
-        VolatilityParams,
-        dict(lookback=lookback, min_history=min_history, stale_after_days=stale_after_days),
-        VOL_FLAGS,
-    )
-    options = _batch_options(
-        date=date,
-        snapshot_time=snapshot_time,
-        start_date=start_date,
-        end_date=end_date,
-        watchlist=watchlist,
-        tickers=tickers,
-        fill_missing=fill_missing,
-        dry_run=dry_run,
-        heartbeat=heartbeat,
-        shard=shard,
-        verbose=verbose,
-        debug=debug,
-        overrides=_overrides(ctx, VOL_FLAGS),
-        runtime=runtime,
-    )
+    params = _params(VolatilityParams, args, VOL_FLAGS)
+    options = _batch_options(ctx, runtime, args, VOL_FLAGS)
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
         summary = run_volatility_metrics(session_factory, options, params, progress=progress)
@@ -587,44 +527,11 @@ def run_daily_command(
     log_format: LogFormat = FormatChoice.auto,
 ) -> None:
     """The daily pipeline entry: volatility metrics, then dealer metrics, for the same dates and universe."""
+    args = locals().copy()
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    dealer_params = _params(
-        DealerParams,
-        dict(
-            max_dte_days=max_dte_days,
-            min_open_interest=min_open_interest,
-            min_volume=min_volume,
-            max_spread_pct=max_spread_pct,
-            walls_top_n=walls_top_n,
-            gex_slope_range_pct=gex_slope_range_pct,
-            max_moneyness=max_moneyness,
-            neutral_gex_threshold=neutral_gex_threshold,
-            sign_convention=str(sign_convention.value),
-            stale_after_days=stale_after_days,
-        ),
-        DEALER_FLAGS,
-    )
-    vol_params = _params(
-        VolatilityParams,
-        dict(lookback=lookback, min_history=min_history, stale_after_days=stale_after_days),
-        VOL_FLAGS,
-    )
-    options = _batch_options(
-        date=date,
-        snapshot_time=snapshot_time,
-        start_date=start_date,
-        end_date=end_date,
-        watchlist=watchlist,
-        tickers=tickers,
-        fill_missing=fill_missing,
-        dry_run=dry_run,
-        heartbeat=heartbeat,
-        shard=shard,
-        verbose=verbose,
-        debug=debug,
-        overrides=_overrides(ctx, {**DEALER_FLAGS, **VOL_FLAGS}),
-        runtime=runtime,
-    )
+    dealer_params = _params(DealerParams, args, DEALER_FLAGS)
+    vol_params = _params(VolatilityParams, args, VOL_FLAGS)
+    options = _batch_options(ctx, runtime, args, {**DEALER_FLAGS, **VOL_FLAGS})
     session_factory = _session_factory(runtime)
     with progress_reporter(runtime.log_format) as progress:
         summary = run_daily(

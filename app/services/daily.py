@@ -25,6 +25,13 @@ class DailySummary(BaseModel):
     total_seconds: float
 
 
+_COUNTS = ("processed", "success", "partial", "missing_options", "soft_failed", "errors", "write_failed")
+
+
+def _counts(summary: BatchSummary) -> dict[str, int]:
+    return {name: getattr(summary, name) for name in _COUNTS}
+
+
 def run_daily(
     session_factory: sessionmaker[Session],
     options: BatchOptions | None = None,
@@ -60,30 +67,8 @@ def run_daily(
         "daily_run_finished",
         dates=volatility.dates,
         tickers=volatility.tickers,
-        volatility={
-            k: getattr(volatility, k)
-            for k in (
-                "processed",
-                "success",
-                "partial",
-                "missing_options",
-                "soft_failed",
-                "errors",
-                "write_failed",
-            )
-        },
-        dealer={
-            k: getattr(dealer, k)
-            for k in (
-                "processed",
-                "success",
-                "partial",
-                "missing_options",
-                "soft_failed",
-                "errors",
-                "write_failed",
-            )
-        },
+        volatility=_counts(volatility),
+        dealer=_counts(dealer),
         unknown_symbols=volatility.unknown_symbols,
         exit_code=summary.exit_code,
         total_seconds=summary.total_seconds,
