@@ -117,6 +117,9 @@ class MetricsJob(Protocol):
 
     def data_gaps(self, doc: BaseModel) -> list[str]: ...
 
+    def debug_details(self, doc: BaseModel) -> dict[str, Any]:
+        """Filter statistics and intermediate values logged at DEBUG."""
+
     def record(self, ref: TickerRef, target: Target, doc: BaseModel | None, inputs: ChunkInputs) -> None: ...
 
 
@@ -347,6 +350,13 @@ class BatchRunner:
                 log.info("ticker_done", **event)
             else:
                 log.debug("ticker_done", **event)
+            log.debug(
+                "ticker_details",
+                job=self.job.name,
+                symbol=ref.symbol,
+                date=target.day.isoformat(),
+                **self.job.debug_details(doc),
+            )
             self._advance(summary, state, started)
 
     def _context(self, ref: TickerRef, target: Target, inputs: ChunkInputs | None) -> SnapshotContext:

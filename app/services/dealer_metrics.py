@@ -74,6 +74,15 @@ class DealerMetricsJob:
             found.append("stale_options_snapshot")
         return found
 
+    def debug_details(self, doc: BaseModel) -> dict[str, Any]:
+        meta = doc.metadata
+        return {
+            "filter_stats": meta.filter_stats.model_dump(), "eligible": doc.eligible_options_count,
+            "total": doc.total_options_count, "spot": doc.spot_price, "gex_total": doc.gex_total,
+            "gex_net": doc.gex_net, "gamma_flip": doc.gamma_flip, "gex_slope": doc.gex_slope,
+            "dgpi": doc.dgpi, "dgpi_iv_rank": meta.dgpi_iv_rank, "diagnostics": meta.diagnostics,
+        }  # fmt: skip
+
     def record(self, ref, target, doc, inputs) -> None:
         """Dealer metrics carry no state from one session to the next."""
 

@@ -94,6 +94,14 @@ class VolatilityMetricsJob:
                 found.append("short_history")
         return found
 
+    def debug_details(self, doc: BaseModel) -> dict[str, Any]:
+        return {
+            "counts": doc.metadata.counts.model_dump(),
+            "history": doc.metadata.history.model_dump(),
+            "metrics": doc.metrics.model_dump(),
+            "diagnostics": doc.diagnostics,
+        }
+
     def record(self, ref: TickerRef, target: Target, doc: BaseModel | None, inputs: ChunkInputs) -> None:
         """Append this session's average IV (new, or the existing row's when skipped) to the history."""
         if doc is not None:

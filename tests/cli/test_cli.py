@@ -215,8 +215,10 @@ def test_verbose_and_debug(sample_db):
         ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--debug", "--log-format", "json"],
     )
     assert {e["level"] for e in events(debug) if e["event"] == "ticker_done"} == {"info"}
+    details = [e for e in events(debug) if e["event"] == "ticker_details"]
+    assert len(details) == 6 and {"filter_stats", "gex_net", "dgpi_iv_rank"} <= set(details[0])
     plain = runner.invoke(app, ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--log-format", "json"])
-    assert not [e for e in events(plain) if e["event"] == "ticker_done"]
+    assert not [e for e in events(plain) if e["event"] in ("ticker_done", "ticker_details")]
 
 
 def test_heartbeat_every_n_tickers(sample_db):
