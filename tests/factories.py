@@ -58,11 +58,6 @@ class OhlcvFactory(_Base):
     class Params:
         ticker = factory.SubFactory(TickerFactory)
 
-    @classmethod
-    def _adjust_kwargs(cls, **kwargs):
-        kwargs.pop("ticker", None)
-        return kwargs
-
 
 def chain_time(day: dt.date, hour: int = 16, minute: int = 15) -> dt.datetime:
     """A snapshot time on `day` in New York, as UTC."""
@@ -94,11 +89,6 @@ class OptionContractFactory(_Base):
     class Params:
         ticker = factory.SubFactory(TickerFactory)
 
-    @classmethod
-    def _adjust_kwargs(cls, **kwargs):
-        kwargs.pop("ticker", None)
-        return kwargs
-
 
 class DailySnapshotFactory(_Base):
     class Meta:
@@ -112,8 +102,3 @@ class DailySnapshotFactory(_Base):
 
     class Params:
         ticker = factory.SubFactory(TickerFactory)
-
-    @classmethod
-    def _adjust_kwargs(cls, **kwargs):
-        kwargs.pop("ticker", None)
-        return kwargs
