@@ -14,13 +14,23 @@ from app.db import make_session_factory
 from app.domain.models import DealerParams
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.snapshots import SnapshotRepository
+from app.repositories.tickers import ticker_uuid
 from app.services import dealer_metrics as service
 from app.services.batch import BatchOptions, shard_of
+from app.services.daily import run_daily
 from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
 from app.time import snapshot_time
 from tests.conftest import _empty_tables
-from tests.factories import DailySnapshotFactory, TestSession, TickerFactory, WatchlistFactory, chain_time
+from tests.factories import (
+    DailySnapshotFactory,
+    OhlcvFactory,
+    OptionContractFactory,
+    TestSession,
+    TickerFactory,
+    WatchlistFactory,
+    chain_time,
+)
 from tests.integration.market import DAY, NEXT_DAY, THREE_STRIKES, add_chain, build_market
 
 ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
@@ -300,3 +310,35 @@ def test_ticker_done_only_with_verbose(db, logs, verbose):
 
 def test_three_strike_fixture_is_what_the_tests_assume():
     assert sum(oi for *_, oi in THREE_STRIKES) == 4500
+
+
+def test_nan_and_infinity_stored_in_numeric_columns(db):
+    """PostgreSQL NUMERIC holds NaN and ±Infinity (SQLite stores NaN as NULL): documents stay strict JSON."""
+    tickers = build_market()
+    bad = TickerFactory(symbol="NANS", id=ticker_uuid("NANS"))
+    WatchlistFactory(symbol="NANS")
+    OhlcvFactory(ticker=bad, date=DAY, close=100.0)
+    add_chain(bad, DAY, contracts=(("C", 100.0, float("nan"), 1000), ("P", 95.0, float("inf"), 1000)))
+    OptionContractFactory(
+        ticker=tickers["AAA"],
+        time=chain_time(DAY),
+        expiration_date=DAY,
+        strike_price=110.0,
+        bid=float("inf"),
+        ask=float("nan"),
+        gamma=0.01,
+        implied_volatility=float("nan"),
+    )
+    run_daily(db.session_factory, ONE_DAY)
+    docs = documents(db)
+    nans = docs["NANS"]
+    assert (nans["processing_status"], nans["eligible_options_count"]) == ("NO_ELIGIBLE_OPTIONS", 0)
+    assert nans["metadata"]["filter_stats"]["missing_gamma"] == 4
+    # AAA's extra contract has non-finite quotes (treated as absent), so the spread rule is not applied to it
+    assert docs["AAA"]["eligible_options_count"] == 7
+    assert docs["AAA"]["metadata"]["filter_stats"]["spread_rule_not_applied"] == 1
+    with db.session() as s:
+        vol = s.scalars(select(DailySnapshot.volatility_metrics_json).where(DailySnapshot.ticker_id == bad.id)).one()
+    assert vol["metadata"]["counts"]["iv_out_of_range"] == 0 and vol["metrics"]["average_iv"] == 0.3
+    for doc in (*docs.values(), vol):
+        json.dumps(doc, allow_nan=False)
