@@ -247,11 +247,15 @@ class BatchRunner:
         try:
             # The next chunk is read on a second connection while this one is computed and written:
             # the database works on the read while Python works on the documents.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kapman-prefetch") as prefetch:
-                pending = prefetch.submit(self._load_chunk_safely, *work[0]) if work else None
+            # An in-memory SQLite database exists once per connection, so a second thread would read
+            # an empty one: there the chunks are read in turn.
+            workers = 0 if self._in_memory_sqlite() else 1
+            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kapman-prefetch") as prefetch:
+                pending = prefetch.submit(self._load_chunk_safely, *work[0]) if work and workers else None
                 for index, (target, chunk) in enumerate(work):
-                    loaded = pending.result()
-                    if index + 1 < len(work):
+                    loaded = pending.result() if pending else self._load_chunk_safely(target, chunk)
+                    pending = None
+                    if workers and index + 1 < len(work):
                         pending = prefetch.submit(self._load_chunk_safely, *work[index + 1])
                     self._run_chunk(chunk, target, loaded, summary, state, started)
         except _BatchAborted as abort:
@@ -288,6 +292,10 @@ class BatchRunner:
                     raise
                 self.sleep(RETRY_BACKOFF_SECONDS[attempt])
                 attempt += 1
+
+    def _in_memory_sqlite(self) -> bool:
+        url = self.session_factory.kw["bind"].url
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
     def _load_chunk_safely(self, target: Target, chunk: list[TickerRef]) -> tuple[ChunkInputs | None, str | None]:
         try:

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import scrub_secret
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.tickers import ensure_tickers, ticker_uuid
 
@@ -273,10 +274,9 @@ def run_import(
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
     except SQLAlchemyError as error:
-        summary.exit_code, summary.failure = (
-            1,
-            f"database error: {type(error).__name__}: {str(error).splitlines()[0]}",
-        )
+        url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+        message = scrub_secret(f"{type(error).__name__}: {str(error).splitlines()[0]}", url)
+        summary.exit_code, summary.failure = 1, f"database error: {message}"
     if summary.failure:
         log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)
     log.info(

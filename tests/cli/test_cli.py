@@ -290,3 +290,15 @@ def test_level_resolution():
     assert resolve_level(None, False, False, True) == logging.WARNING
     assert resolve_level("warning", False, True, False) == logging.WARNING
     assert "batch_started" in ALWAYS_SHOWN_EVENTS
+
+
+def test_import_into_a_dead_database_hides_the_password(tmp_path):
+    csv = tmp_path / "tickers.csv"
+    csv.write_text("symbol\nAAA\n")
+    result = runner.invoke(
+        app,
+        ["import", "tickers", str(csv), "--db-url", "postgresql://u:sw0rdfish@127.0.0.1:1/x", "--log-format", "json"],
+    )
+    assert result.exit_code == 1
+    assert "sw0rdfish" not in result.stdout + result.stderr
+    assert any(e["event"] == "import_failed" and e["reason"].startswith("database error") for e in events(result))

@@ -342,3 +342,19 @@ def test_nan_and_infinity_stored_in_numeric_columns(db):
     assert vol["metadata"]["counts"]["iv_out_of_range"] == 0 and vol["metrics"]["average_iv"] == 0.3
     for doc in (*docs.values(), vol):
         json.dumps(doc, allow_nan=False)
+
+
+def test_in_memory_sqlite_reads_in_the_main_thread():
+    """sqlite:// is one database per connection; the batch must not read it from a second thread."""
+    from app import migrations
+    from app.db import make_engine
+
+    engine = make_engine("sqlite://")
+    migrations.upgrade(engine)
+    TestSession.configure(bind=engine)
+    try:
+        build_market()
+        summary = run_dealer_metrics(make_session_factory(engine), ONE_DAY)
+    finally:
+        TestSession.remove()
+    assert summary.processed == 4 and summary.success == 2 and summary.missing_options == 1
