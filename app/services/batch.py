@@ -23,9 +23,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import scrub_secret
+from app.domain.chain import OptionChain
 from app.domain.models import SnapshotContext
 from app.repositories.market import MarketDataRepository
-from app.repositories.snapshots import SnapshotRepository
+from app.repositories.snapshots import RowState, SnapshotRepository
 from app.repositories.universe import TickerRef, UniverseRepository
 from app.services.dates import DateSelection, NoDataError, Target, resolve_targets
 from app.time import age_days
@@ -91,10 +92,9 @@ class ChunkInputs:
     """What one batched read returned for a chunk on one session."""
 
     snapshot_times: dict[uuid.UUID, dt.datetime]
-    chains: dict[uuid.UUID, Any]
+    chains: dict[uuid.UUID, OptionChain]
     spots: dict[uuid.UUID, float | None]
-    row_states: dict[uuid.UUID, Any]
-    extra: dict[str, Any] = field(default_factory=dict)
+    row_states: dict[uuid.UUID, RowState]
 
 
 class MetricsJob(Protocol):
@@ -209,16 +209,30 @@ class BatchRunner:
         except SQLAlchemyError as error:
             return self._fail_early(f"database unavailable: {_describe_error(error, self._url)}", started)
 
+        self._log_start(refs, summary)
+        if not targets:
+            log.warning("no_sessions_in_range", job=self.job.name, **self.options.dates.describe())
+        state = _RunState(total=len(refs) * len(targets), last_heartbeat=started)
+        work = [(target, chunk) for target in targets for chunk in _chunks(refs, self.options.chunk_size)]
+        try:
+            for target, chunk, loaded in self._read_ahead(work):
+                self._run_chunk(chunk, target, loaded, summary, state, started)
+        except _BatchAborted as abort:
+            summary.failure = abort.reason
+            summary.exit_code = 1
+            log.error("batch_failed", job=self.job.name, reason=abort.reason)
+        return self._finish(summary, state, started)
+
+    def _log_start(self, refs: list[TickerRef], summary: BatchSummary) -> None:
         opts = self.options
-        dates_field = (
-            {"date": summary.dates[0]}
-            if len(summary.dates) == 1
-            else {
+        if len(summary.dates) == 1:
+            dates_field: dict[str, Any] = {"date": summary.dates[0]}
+        else:
+            dates_field = {
                 "start_date": summary.dates[0] if summary.dates else None,
                 "end_date": summary.dates[-1] if summary.dates else None,
                 "sessions": len(summary.dates),
             }
-        )
         log.info(
             "batch_started",
             job=self.job.name,
@@ -238,31 +252,22 @@ class BatchRunner:
             params=self.job.params_for_log(),
             overrides=list(opts.overrides),
         )
-        if not targets:
-            log.warning("no_sessions_in_range", job=self.job.name, **opts.dates.describe())
 
-        total = len(refs) * len(targets)
-        state = _RunState(total=total, last_heartbeat=started)
-        work = [(target, chunk) for target in targets for chunk in _chunks(refs, opts.chunk_size)]
-        try:
-            # The next chunk is read on a second connection while this one is computed and written:
-            # the database works on the read while Python works on the documents.
-            # An in-memory SQLite database exists once per connection, so a second thread would read
-            # an empty one: there the chunks are read in turn.
-            workers = 0 if self._in_memory_sqlite() else 1
-            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="kapman-prefetch") as prefetch:
-                pending = prefetch.submit(self._load_chunk_safely, *work[0]) if work and workers else None
-                for index, (target, chunk) in enumerate(work):
-                    loaded = pending.result() if pending else self._load_chunk_safely(target, chunk)
-                    pending = None
-                    if workers and index + 1 < len(work):
-                        pending = prefetch.submit(self._load_chunk_safely, *work[index + 1])
-                    self._run_chunk(chunk, target, loaded, summary, state, started)
-        except _BatchAborted as abort:
-            summary.failure = abort.reason
-            summary.exit_code = 1
-            log.error("batch_failed", job=self.job.name, reason=abort.reason)
-        return self._finish(summary, state, started)
+    def _read_ahead(self, work: list[tuple[Target, list[TickerRef]]]):
+        """Each (session, chunk) with its inputs. The next chunk is read on a second connection while
+        this one is computed and written, so the database works on the read while Python works on the
+        documents. An in-memory SQLite database exists once per connection: there chunks are read in turn."""
+        if self._in_memory_sqlite():
+            for target, chunk in work:
+                yield target, chunk, self._load_chunk_safely(target, chunk)
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kapman-prefetch") as prefetch:
+            pending = prefetch.submit(self._load_chunk_safely, *work[0]) if work else None
+            for index, (target, chunk) in enumerate(work):
+                loaded = pending.result()
+                if index + 1 < len(work):
+                    pending = prefetch.submit(self._load_chunk_safely, *work[index + 1])
+                yield target, chunk, loaded
 
     def _fail_early(self, reason: str, started: float) -> BatchSummary:
         log.error("batch_failed", job=self.job.name, reason=reason)
