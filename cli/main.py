@@ -269,6 +269,7 @@ def _batch_options(ctx: typer.Context, runtime: Runtime, args: dict[str, Any], f
         dry_run=args["dry_run"],
         heartbeat=args["heartbeat"],
         verbose=args["verbose"] or args["debug"],
+        debug=args["debug"] or str(getattr(args["log_level"], "value", args["log_level"])).upper() == "DEBUG",
         shard=parse_shard(args["shard"]),
         overrides=_overrides(ctx, flags),
         database=runtime.masked_url,

@@ -50,6 +50,7 @@ class BatchOptions:
     dry_run: bool = False
     heartbeat: int = 25
     verbose: bool = False
+    debug: bool = False  # log per-ticker filter statistics and intermediate values
     shard: tuple[int, int] | None = None  # (i, n), 1-based
     chunk_size: int = DEFAULT_CHUNK_SIZE
     overrides: tuple[str, ...] = ()
@@ -363,13 +364,11 @@ class BatchRunner:
                 log.info("ticker_done", **event)
             else:
                 log.debug("ticker_done", **event)
-            log.debug(
-                "ticker_details",
-                job=self.job.name,
-                symbol=ref.symbol,
-                date=target.day.isoformat(),
-                **self.job.debug_details(doc),
-            )
+            if opts.debug:
+                details = self.job.debug_details(doc)
+                log.debug(
+                    "ticker_details", job=self.job.name, symbol=ref.symbol, date=target.day.isoformat(), **details
+                )
             self._advance(summary, state, started)
 
     def _context(self, ref: TickerRef, target: Target, inputs: ChunkInputs | None) -> SnapshotContext:
