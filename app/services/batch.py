@@ -287,17 +287,31 @@ class BatchRunner:
         log.info("batch_finished", **summary.model_dump(exclude={"exit_code"}), exit_code=summary.exit_code)
         return summary
 
-    def _load_chunk(self, chunk: list[TickerRef], target: Target) -> ChunkInputs:
+    def _retrying(self, operation: Callable[[], Any], symbol: str | None = None) -> Any:
+        """Run `operation`; transient database errors are retried with back-off, the last one re-raised."""
         attempt = 0
         while True:
             try:
-                with self.session_factory() as session:
-                    return self.job.load_chunk(session, chunk, target)
-            except SQLAlchemyError as error:
-                if not is_transient(error) or attempt == len(RETRY_BACKOFF_SECONDS):
+                return operation()
+            except Exception as error:
+                if attempt == len(RETRY_BACKOFF_SECONDS) or not is_transient(error):
                     raise
+                log.debug(
+                    "retry",
+                    job=self.job.name,
+                    symbol=symbol,
+                    attempt=attempt + 1,
+                    error=_describe_error(error, self._url),
+                )
                 self.sleep(RETRY_BACKOFF_SECONDS[attempt])
                 attempt += 1
+
+    def _load_chunk(self, chunk: list[TickerRef], target: Target) -> ChunkInputs:
+        def read() -> ChunkInputs:
+            with self.session_factory() as session:
+                return self.job.load_chunk(session, chunk, target)
+
+        return self._retrying(read)
 
     def _in_memory_sqlite(self) -> bool:
         url = self.session_factory.kw["bind"].url
@@ -405,28 +419,20 @@ class BatchRunner:
     def _write(self, ref: TickerRef, target: Target, doc: BaseModel) -> str | None:
         """Upsert the document in its own transaction; the error text if it could not be written."""
         document = doc.model_dump(mode="json")
-        attempt = 0
-        while True:
-            try:
-                with self.session_factory.begin() as session:
-                    SnapshotRepository(session).upsert_document(self.job.column, target.cutoff, ref.ticker_id, document)
-                return None
-            except Exception as error:
-                reason = _describe_error(error, self._url)
-                if is_transient(error) and attempt < len(RETRY_BACKOFF_SECONDS):
-                    log.debug("write_retry", symbol=ref.symbol, attempt=attempt + 1, error=reason)
-                    self.sleep(RETRY_BACKOFF_SECONDS[attempt])
-                    attempt += 1
-                    continue
-                log.warning(
-                    "ticker_write_failed",
-                    job=self.job.name,
-                    symbol=ref.symbol,
-                    date=target.day.isoformat(),
-                    error=reason,
-                    attempts=attempt + 1,
-                )
-                return reason
+
+        def upsert() -> None:
+            with self.session_factory.begin() as session:
+                SnapshotRepository(session).upsert_document(self.job.column, target.cutoff, ref.ticker_id, document)
+
+        try:
+            self._retrying(upsert, ref.symbol)
+        except Exception as error:
+            reason = _describe_error(error, self._url)
+            log.warning(
+                "ticker_write_failed", job=self.job.name, symbol=ref.symbol, date=target.day.isoformat(), error=reason
+            )
+            return reason
+        return None
 
     def _count(self, summary: BatchSummary, ref: TickerRef, target: Target, doc: BaseModel) -> None:
         outcome = self.job.outcome(doc)
