@@ -126,6 +126,12 @@ def compute_strike_profile(chain: OptionChain, gex: FloatArray) -> StrikeProfile
     return StrikeProfile(strikes=strikes, call_gex=call_gex, put_gex=put_gex)
 
 
+def compute_gex_profile(eligible: OptionChain, spot: float, convention: str) -> tuple[FloatArray, StrikeProfile]:
+    """Contract GEX of the eligible contracts and its strike profile: the document's sums and a chart's bars."""
+    gex = compute_contract_gex(eligible, spot, convention)
+    return gex, compute_strike_profile(eligible, gex)
+
+
 def compute_gamma_flip(strikes: FloatArray, strike_gex: FloatArray) -> float | None:
     """Strike where the running sum of strike GEX first crosses zero, linearly interpolated."""
     if strikes.shape[0] < 2:
@@ -213,10 +219,6 @@ def classify_confidence(eligible_count: int, total_open_interest: float) -> Conf
     return "low"  # unreachable with the §5.2 thresholds; kept so the table reads as written
 
 
-def _params_dict(params: DealerParams) -> dict[str, float | int | str]:
-    return params.model_dump()
-
-
 def _metadata(
     ctx: SnapshotContext,
     params: DealerParams,
@@ -235,7 +237,7 @@ def _metadata(
         snapshot_date=ctx.snapshot_date.isoformat(),
         model_version=ctx.model_version,
         sign_convention=params.sign_convention,
-        params=_params_dict(params),
+        params=params.model_dump(),
         overrides=list(ctx.overrides),
         filter_stats=DealerFilterStats(
             **counts,
@@ -392,8 +394,7 @@ def compute_dealer_metrics(
             **common,
         )
 
-    gex = compute_contract_gex(eligible, usable_spot, params.sign_convention)
-    profile = compute_strike_profile(eligible, gex)
+    gex, profile = compute_gex_profile(eligible, usable_spot, params.sign_convention)
     strike_gex = profile.net_gex
     gex_total = float(np.abs(strike_gex).sum())
     gex_net = float(strike_gex.sum())

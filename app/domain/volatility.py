@@ -124,10 +124,6 @@ def compute_iv_percentile(current_iv: float | None, history: FloatArray, min_his
     return float(np.count_nonzero(history <= current_iv)) / history.shape[0] * 100.0
 
 
-def _params_dict(params: VolatilityParams) -> dict[str, float | int | str]:
-    return params.model_dump()
-
-
 def _history_summary(history: FloatArray) -> VolHistory:
     if history.shape[0] == 0:
         return VolHistory(points=0, min=None, max=None)
@@ -171,7 +167,7 @@ def _document(ctx, params, *, status, processing_status, confidence, metrics, di
             snapshot_time=iso_utc(ctx.snapshot_time),
             snapshot_date=ctx.snapshot_date.isoformat(),
             model_version=ctx.model_version,
-            params=_params_dict(params),
+            params=params.model_dump(),
             overrides=list(ctx.overrides),
             options_snapshot_age_days=ctx.options_snapshot_age_days,
             counts=counts,
@@ -348,7 +344,7 @@ def compute_volatility_metrics(
     )
 
 
-def smile_and_term_structure(chain: OptionChain) -> dict[str, FloatArray]:
+def smile_and_term_structure(chain: OptionChain) -> dict[str, np.ndarray]:
     """The IVs a volatility chart draws: valid-IV contracts with their strike, DTE and type."""
     sel = select_contracts(chain)
     valid = chain.take(sel.iv_valid)
@@ -356,6 +352,6 @@ def smile_and_term_structure(chain: OptionChain) -> dict[str, FloatArray]:
         "strike": valid.strike,
         "dte_days": valid.dte_days,
         "iv": valid.implied_volatility,
-        "is_call": valid.is_call.astype(np.float64),
+        "is_call": valid.is_call,
         "open_interest": valid.open_interest,
     }

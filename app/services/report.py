@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import MODEL_VERSION
-from app.domain.dealer import compute_contract_gex, compute_dealer_metrics, compute_eligibility, compute_strike_profile
+from app.domain.dealer import compute_dealer_metrics, compute_eligibility, compute_gex_profile
 from app.domain.models import DealerParams, SnapshotContext
 from app.domain.volatility import oi_weighted_iv, smile_and_term_structure
 from app.reporting.charts import (
@@ -66,8 +66,9 @@ def _gex_data(symbol, day, chain, spot, stored, iv_rank, ctx) -> GexChartData:
     doc = compute_dealer_metrics(chain, spot, params, ctx, iv_rank=iv_rank)
     if doc.gex_total is None:
         raise ReportError(f"{symbol} {day}: no GEX profile ({doc.status_reason})")
+    # The same eligible contracts and the same (unrounded) spot as the document's sums.
     eligible = chain.take(compute_eligibility(chain, params).mask)
-    profile = compute_strike_profile(eligible, compute_contract_gex(eligible, doc.spot_price, params.sign_convention))
+    _, profile = compute_gex_profile(eligible, float(spot), params.sign_convention)
     return GexChartData(
         symbol=symbol,
         session=day.isoformat(),
@@ -102,7 +103,7 @@ def _vol_data(symbol, day, chain, spot) -> VolChartData:
     # A smile is drawn from out-of-the-money contracts: puts below spot, calls at or above it.
     otm = np.ones(dte.shape, dtype=bool)
     if spot is not None:
-        otm = (points["is_call"] == 1.0) == (points["strike"] >= spot)
+        otm = points["is_call"] == (points["strike"] >= spot)
     smiles = [
         SmileCurve(d, points["strike"][(dte == d) & otm], points["iv"][(dte == d) & otm])
         for d in _nearest_expiries(dte)
