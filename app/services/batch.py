@@ -98,6 +98,22 @@ class ChunkInputs:
     row_states: dict[uuid.UUID, RowState]
 
 
+def load_market_chunk(
+    session: Session, refs: list[TickerRef], target: Target, column: str, *, greeks: tuple[str, ...], spots: bool
+) -> ChunkInputs:
+    """The batched reads every job makes for a chunk on a session: snapshot times, chains with the
+    greeks the job uses, spots if it needs them, and the state of each ticker's row for `column`."""
+    ids = [r.ticker_id for r in refs]
+    market = MarketDataRepository(session)
+    times = market.load_options_snapshot_times(ids, target.cutoff)
+    return ChunkInputs(
+        snapshot_times=times,
+        chains=market.load_chains(times, target.day, greeks=greeks),
+        spots=market.load_spots(ids, target.day) if spots else {},
+        row_states=SnapshotRepository(session).load_row_states(column, ids, target.cutoff),
+    )
+
+
 class MetricsJob(Protocol):
     name: str
     column: str

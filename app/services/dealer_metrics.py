@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import MODEL_VERSION
 from app.domain.dealer import compute_dealer_metrics, error_dealer_metrics
 from app.domain.models import DealerMetrics, DealerParams, SnapshotContext
-from app.repositories.market import MarketDataRepository
-from app.repositories.snapshots import DEALER_COLUMN, SnapshotRepository
+from app.repositories.snapshots import DEALER_COLUMN
 from app.repositories.universe import TickerRef
-from app.services.batch import BatchOptions, BatchRunner, BatchSummary, ChunkInputs
+from app.services.batch import BatchOptions, BatchRunner, BatchSummary, ChunkInputs, load_market_chunk
 from app.services.dates import Target
 
 _OUTCOMES = {"SUCCESS": "success", "NO_OPTIONS": "missing_options", "ERROR": "errors"}
@@ -33,14 +32,8 @@ class DealerMetricsJob:
         return {**self.params.model_dump(), "spot_override": self.spot_override}
 
     def load_chunk(self, session: Session, refs: list[TickerRef], target: Target) -> ChunkInputs:
-        ids = [r.ticker_id for r in refs]
-        market = MarketDataRepository(session)
-        times = market.load_options_snapshot_times(ids, target.cutoff)
-        return ChunkInputs(
-            snapshot_times=times,
-            chains=market.load_chains(times, target.day, greeks=("gamma",)),
-            spots={} if self.spot_override is not None else market.load_spots(ids, target.day),
-            row_states=SnapshotRepository(session).load_row_states(self.column, ids, target.cutoff),
+        return load_market_chunk(
+            session, refs, target, self.column, greeks=("gamma",), spots=self.spot_override is None
         )
 
     def prepare_chunk(self, session, refs, target, inputs) -> None:

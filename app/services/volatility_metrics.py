@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import MODEL_VERSION
 from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams
 from app.domain.volatility import compute_volatility_metrics, error_volatility_metrics
-from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import VOLATILITY_COLUMN, SnapshotRepository
 from app.repositories.universe import TickerRef
-from app.services.batch import BatchOptions, BatchRunner, BatchSummary, ChunkInputs
+from app.services.batch import BatchOptions, BatchRunner, BatchSummary, ChunkInputs, load_market_chunk
 from app.services.dates import Target
 
 _OUTCOMES = {"SUCCESS": "success", "PARTIAL": "partial", "NO_OPTIONS": "missing_options", "ERROR": "errors"}
@@ -44,15 +43,8 @@ class VolatilityMetricsJob:
         return self.params.model_dump()
 
     def load_chunk(self, session: Session, refs: list[TickerRef], target: Target) -> ChunkInputs:
-        ids = [r.ticker_id for r in refs]
-        market = MarketDataRepository(session)
-        snapshots = SnapshotRepository(session)
-        times = market.load_options_snapshot_times(ids, target.cutoff)
-        return ChunkInputs(
-            snapshot_times=times,
-            chains=market.load_chains(times, target.day, greeks=("implied_volatility", "delta")),
-            spots={},
-            row_states=snapshots.load_row_states(self.column, ids, target.cutoff),
+        return load_market_chunk(
+            session, refs, target, self.column, greeks=("implied_volatility", "delta"), spots=False
         )
 
     def prepare_chunk(self, session: Session, refs: list[TickerRef], target: Target, inputs: ChunkInputs) -> None:
