@@ -56,10 +56,8 @@ def _number(
     positive: bool = False,
     non_negative: bool = False,
 ) -> float | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise RowError(f"{name} is required")
+    text = _text(value, name, required=required)
+    if text is None:
         return None
     try:
         number = float(text)
@@ -84,10 +82,8 @@ def _count(value: str | None, name: str) -> int | None:
 
 
 def _date(value: str | None, name: str, *, required: bool = True) -> dt.date | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise RowError(f"{name} is required")
+    text = _text(value, name, required=required)
+    if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
@@ -96,9 +92,7 @@ def _date(value: str | None, name: str, *, required: bool = True) -> dt.date | N
 
 
 def _timestamp(value: str | None, name: str) -> dt.datetime:
-    text = (value or "").strip()
-    if not text:
-        raise RowError(f"{name} is required")
+    text = _text(value, name, required=True)
     if text.endswith(("+00", "-00")) or (len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit()):
         text += ":00"  # PostgreSQL writes offsets as +00
     try:
