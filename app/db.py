@@ -37,3 +37,8 @@ def make_engine(url: str) -> Engine:
 def make_session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def engine_of(session_factory: sessionmaker[Session]) -> Engine:
+    """The engine a session factory is bound to."""
+    return session_factory.kw["bind"]

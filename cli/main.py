@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from app.config import mask_url, resolve_database_url
-from app.db import make_engine, make_session_factory
+from app.db import engine_of, make_engine, make_session_factory
 from app.domain.models import DealerParams, VolatilityParams
 from app.logging import configure_logging, resolve_level
 from app.services.admin import upgrade_database
@@ -302,7 +302,7 @@ def db_upgrade(
 ) -> None:
     """Apply the migrations to the database (safe to run again)."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    engine = _session_factory(runtime).kw["bind"]
+    engine = engine_of(_session_factory(runtime))
     raise typer.Exit(upgrade_database(engine))
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import scrub_secret
+from app.db import engine_of
 from app.domain.chain import OptionChain
 from app.domain.models import SnapshotContext
 from app.repositories.market import MarketDataRepository
@@ -180,7 +181,7 @@ class BatchRunner:
         self.sleep = sleep
         self.progress = progress
         self.model_version = model_version
-        self._url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+        self._url = engine_of(session_factory).url.render_as_string(hide_password=False)
 
     # ------------------------------------------------------------- setup
 
@@ -330,7 +331,7 @@ class BatchRunner:
         return self._retrying(read)
 
     def _in_memory_sqlite(self) -> bool:
-        url = self.session_factory.kw["bind"].url
+        url = engine_of(self.session_factory).url
         return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
     def _load_chunk_safely(self, target: Target, chunk: list[TickerRef]) -> tuple[ChunkInputs | None, str | None]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db import engine_of
 from app.services.admin import upgrade_database
 from app.services.batch import BatchOptions
 from app.services.daily import DailySummary, run_daily
@@ -52,7 +53,7 @@ def run_demo(
     progress=None,
 ) -> DemoResult:
     """Safe on an existing database: the sample rows are idempotent and only the sample watchlist is processed."""
-    if upgrade_database(session_factory.kw["bind"]) != 0:
+    if upgrade_database(engine_of(session_factory)) != 0:
         return DemoResult(exit_code=1)
     sample = run_sample_data(session_factory, tickers=tickers, days=days)
     options = BatchOptions(

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import scrub_secret
+from app.db import engine_of
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.tickers import ensure_tickers, ticker_uuid
 
@@ -268,7 +269,7 @@ def run_import(
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
     except SQLAlchemyError as error:
-        url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+        url = engine_of(session_factory).url.render_as_string(hide_password=False)
         message = scrub_secret(f"{type(error).__name__}: {str(error).splitlines()[0]}", url)
         summary.exit_code, summary.failure = 1, f"database error: {message}"
     if summary.failure:
