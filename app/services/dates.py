@@ -52,6 +52,13 @@ class Target:
     cutoff: dt.datetime
 
 
+def default_session(latest_ohlcv_date: dt.date | None) -> dt.date:
+    """The date used when none is given: the latest date that has any OHLCV row."""
+    if latest_ohlcv_date is None:
+        raise NoDataError("no date given and the ohlcv table is empty; pass --date or --start-date/--end-date")
+    return latest_ohlcv_date
+
+
 def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None) -> list[Target]:
     if selection.snapshot_time is not None:
         moment = selection.snapshot_time.astimezone(dt.UTC)
@@ -62,6 +69,5 @@ def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None)
         return [Target(selection.day, snapshot_time(selection.day))]
     if selection.start is not None and selection.end is not None:
         return [Target(d, snapshot_time(d)) for d in sessions(selection.start, selection.end)]
-    if latest_ohlcv_date is None:
-        raise NoDataError("no date given and the ohlcv table is empty; pass --date or --start-date/--end-date")
-    return [Target(latest_ohlcv_date, snapshot_time(latest_ohlcv_date))]
+    day = default_session(latest_ohlcv_date)
+    return [Target(day, snapshot_time(day))]

@@ -28,7 +28,7 @@ from app.reporting.charts import (
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.services.dates import NoDataError
+from app.services.dates import default_session
 from app.time import age_days, snapshot_time
 
 log = structlog.get_logger()
@@ -140,9 +140,7 @@ def build_report(session_factory: sessionmaker[Session], symbol: str, day: dt.da
     with session_factory() as session:
         market = MarketDataRepository(session)
         if day is None:
-            day = market.get_latest_ohlcv_date()
-            if day is None:
-                raise NoDataError("no date given and the ohlcv table is empty; pass --date")
+            day = default_session(market.get_latest_ohlcv_date())
         ids = UniverseRepository(session).map_symbols([symbol])
         if symbol not in ids:
             raise ReportError(f"unknown symbol {symbol}: no tickers row")

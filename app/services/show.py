@@ -11,13 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.services.dates import NoDataError
+from app.services.dates import default_session
 from app.time import snapshot_time
-
-COLUMNS = (
-    "symbol", "dealer_status", "position", "gex_net", "gamma_flip", "call_wall", "put_wall", "dgpi",
-    "average_iv", "iv_rank", "put_call_oi", "term_structure", "vol_status", "note",
-)  # fmt: skip
 
 
 class ShowRow(BaseModel):
@@ -35,6 +30,9 @@ class ShowRow(BaseModel):
     term_structure: float | None = None
     vol_status: str | None = None
     note: str | None = None
+
+
+COLUMNS = tuple(ShowRow.model_fields)
 
 
 class ShowTable(BaseModel):
@@ -86,9 +84,7 @@ def build_show_table(
     """Rows for every universe symbol; symbols without a ticker or without documents say why."""
     with session_factory() as session:
         if day is None:
-            day = MarketDataRepository(session).get_latest_ohlcv_date()
-            if day is None:
-                raise NoDataError("no date given and the ohlcv table is empty; pass --date")
+            day = default_session(MarketDataRepository(session).get_latest_ohlcv_date())
         universe = UniverseRepository(session).load_universe(watchlist, list(tickers) or None)
         documents = SnapshotRepository(session).load_documents(
             [t.ticker_id for t in universe.tickers], snapshot_time(day)
