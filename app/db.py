@@ -8,14 +8,25 @@ from functools import partial
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import normalize_url
+from app.config import mask_url, normalize_url, sqlite_file
 
 # Strict JSON at the storage boundary: NaN/Infinity can never reach a document.
 _json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
 
 
-def make_engine(url: str) -> Engine:
+class DatabaseNotFound(RuntimeError):
+    """A SQLite database file that a command needs does not exist (it is not created silently)."""
+
+
+def make_engine(url: str, *, create_sqlite_file: bool = True) -> Engine:
+    """An engine for `url`. With `create_sqlite_file` False a missing SQLite file is an error
+    instead of a new, empty database (only `kapman db upgrade` and `kapman demo` create one)."""
     url = normalize_url(url)
+    path = sqlite_file(url)
+    if path is not None and not create_sqlite_file and not path.exists():
+        raise DatabaseNotFound(
+            f"the SQLite database {path} does not exist; create it with `kapman db upgrade --db-url {mask_url(url)}`"
+        )
     if url.startswith("sqlite"):
         # Pooled connections may be used by the prefetch thread; the pool gives each to one thread at a time.
         engine = create_engine(

@@ -1,17 +1,31 @@
-"""structlog configuration: the only structlog.configure() call in the project."""
+"""structlog configuration: the only structlog.configure() call in the project.
+
+Every event, whatever its source (our code, the standard `logging` module used by
+Alembic and the drivers, Python warnings such as numpy's), goes through one
+pipeline that ends in one redaction step, so no database password reaches any
+output: not in a message, an exception's text or a traceback. Tracebacks are
+rendered without local variables.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
+
+from app.config import redact
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 
 # Shown even under --quiet: a quiet batch still says when it started and how it ended.
-ALWAYS_SHOWN_EVENTS = frozenset({"batch_started", "batch_finished", "daily_run_finished"})
+ALWAYS_SHOWN_EVENTS = frozenset(
+    {"batch_started", "batch_finished", "batch_interrupted", "daily_run_finished", "import_finished"}
+)
 
 
 def _level_filter(min_level: int, quiet: bool):
@@ -25,6 +39,44 @@ def _level_filter(min_level: int, quiet: bool):
         return event_dict
 
     return processor
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    if isinstance(value, BaseException):
+        return redact(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact_secrets(_logger: Any, _method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """The last step before rendering: mask database passwords in every string of the event."""
+    return {key: _redacted(value) for key, value in event_dict.items()}
+
+
+class _ToStructlog(logging.Handler):
+    """Standard-library records (Alembic, drivers, `warnings`) re-emitted as structlog events."""
+
+    _busy = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self._busy, "active", False):  # structlog itself writing to `logging`: no loop
+            return
+        self._busy.active = True
+        try:
+            logger = structlog.get_logger(record.name)
+            fields: dict[str, Any] = {"logger": record.name}
+            if record.exc_info:
+                fields["exc_info"] = record.exc_info
+            logger.log(record.levelno, record.getMessage(), **fields)
+        except Exception:  # a logging failure must never end a batch
+            self.handleError(record)
+        finally:
+            self._busy.active = False
 
 
 def resolve_level(log_level: str | None, verbose: bool, debug: bool, quiet: bool) -> int:
@@ -59,13 +111,58 @@ def configure_logging(
         _level_filter(level, quiet),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    renderer: list[Any]
     if log_format == "json":
-        renderer: list[Any] = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        exceptions = structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+        renderer = [exceptions, redact_secrets, structlog.processors.JSONRenderer()]
     else:
-        renderer = [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
+        # Formatted here, not by the renderer, so that the text passes the redaction step.
+        renderer = [
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            structlog.dev.ConsoleRenderer(colors=stream.isatty()),
+        ]
     structlog.configure(
         processors=shared + renderer,
         logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    _route_standard_logging(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+
+
+def _detach_standard_logging() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _ToStructlog):
+            root.removeHandler(handler)
+
+
+def _route_standard_logging(level: int) -> None:
+    """Alembic, the drivers and Python warnings speak through `logging`; send them our way."""
+    _detach_standard_logging()
+    root = logging.getLogger()
+    root.addHandler(_ToStructlog())
+    root.setLevel(level)
+    logging.captureWarnings(True)
+
+
+def use_standard_logging_unless_configured() -> None:
+    """For library callers that never configured structlog: send our events to the standard
+    `logging` module, as a well-behaved library does, instead of structlog's default of every
+    level to stdout. Nothing is shown below WARNING unless the caller configures `logging`."""
+    if structlog.is_configured():
+        return
+    _detach_standard_logging()
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            structlog.processors.KeyValueRenderer(key_order=["event"]),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
 

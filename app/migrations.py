@@ -27,9 +27,18 @@ def _config(connection) -> Config:
     return cfg
 
 
+BASELINE_REVISION = "0001_baseline"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
+
+
+def stamp(engine: Engine, revision: str) -> None:
+    """Record `revision` as applied without running it (tables that already exist)."""
+    with engine.begin() as connection:
+        command.stamp(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

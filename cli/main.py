@@ -13,8 +13,8 @@ import structlog
 import typer
 from pydantic import ValidationError
 
-from app.config import mask_url, resolve_database_url
-from app.db import engine_of, make_engine, make_session_factory
+from app.config import mask_url, register_secret, resolve_database_url
+from app.db import DatabaseNotFound, engine_of, make_engine, make_session_factory
 from app.domain.models import DealerParams, VolatilityParams
 from app.logging import configure_logging, resolve_level
 from app.services.admin import upgrade_database
@@ -24,7 +24,9 @@ from app.services.dates import DateSelection, NoDataError
 from app.services.dealer_metrics import run_dealer_metrics
 from app.services.demo import run_demo
 from app.services.importer import run_import
+from app.services.interrupts import stop_on_signals
 from app.services.report import ReportError, build_report, write_report
+from app.services.retry import explain_error
 from app.services.sample_data import DEFAULT_END_DATE, DEFAULT_WATCHLIST, run_sample_data
 from app.services.show import build_show_table
 from app.services.volatility_metrics import run_volatility_metrics
@@ -201,12 +203,15 @@ def _start(
         url = resolve_database_url(db_url)
     except Exception:
         raise typer.BadParameter("not a database URL", param_hint="--db-url") from None
+    register_secret(url)
     return Runtime(url=url, masked_url=mask_url(url), log_format=log_format)
 
 
-def _session_factory(runtime: Runtime):
+def _session_factory(runtime: Runtime, *, create_sqlite_file: bool = False):
     try:
-        return make_session_factory(make_engine(runtime.url))
+        return make_session_factory(make_engine(runtime.url, create_sqlite_file=create_sqlite_file))
+    except DatabaseNotFound:
+        raise
     except Exception as error:  # unknown driver, malformed URL
         raise typer.BadParameter(
             f"cannot use database URL {runtime.masked_url}: {type(error).__name__}", param_hint="--db-url"
@@ -222,11 +227,11 @@ def guarded(command):
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except DatabaseNotFound as error:
+            log.error("database_missing", reason=str(error))
+            raise typer.Exit(1) from None
         except Exception as error:
-            log.error(
-                "command_failed",
-                error=f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
-            )
+            log.error("command_failed", error=explain_error(error))
             log.debug("command_traceback", exc_info=True)
             raise typer.Exit(1) from None
 
@@ -269,6 +274,7 @@ def _batch_options(ctx: typer.Context, runtime: Runtime, args: dict[str, Any], f
         dry_run=args["dry_run"],
         heartbeat=args["heartbeat"],
         verbose=args["verbose"] or args["debug"],
+        quiet=args["quiet"],
         debug=args["debug"] or str(getattr(args["log_level"], "value", args["log_level"])).upper() == "DEBUG",
         shard=parse_shard(args["shard"]),
         overrides=_overrides(ctx, flags),
@@ -302,7 +308,7 @@ def db_upgrade(
 ) -> None:
     """Apply the migrations to the database (safe to run again)."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
-    engine = engine_of(_session_factory(runtime))
+    engine = engine_of(_session_factory(runtime, create_sqlite_file=True))
     raise typer.Exit(upgrade_database(engine))
 
 
@@ -453,8 +459,10 @@ def dealer_metrics(
     params = _params(DealerParams, args, DEALER_FLAGS)
     options = _batch_options(ctx, runtime, args, DEALER_FLAGS)
     session_factory = _session_factory(runtime)
-    with progress_reporter(runtime.log_format) as progress:
-        summary = run_dealer_metrics(session_factory, options, params, spot_override=spot_override, progress=progress)
+    with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
+        summary = run_dealer_metrics(
+            session_factory, options, params, spot_override=spot_override, progress=progress, stop=stop
+        )
     raise typer.Exit(summary.exit_code)
 
 
@@ -488,8 +496,8 @@ def vol_metrics(
     params = _params(VolatilityParams, args, VOL_FLAGS)
     options = _batch_options(ctx, runtime, args, VOL_FLAGS)
     session_factory = _session_factory(runtime)
-    with progress_reporter(runtime.log_format) as progress:
-        summary = run_volatility_metrics(session_factory, options, params, progress=progress)
+    with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
+        summary = run_volatility_metrics(session_factory, options, params, progress=progress, stop=stop)
     raise typer.Exit(summary.exit_code)
 
 
@@ -534,7 +542,7 @@ def run_daily_command(
     vol_params = _params(VolatilityParams, args, VOL_FLAGS)
     options = _batch_options(ctx, runtime, args, {**DEALER_FLAGS, **VOL_FLAGS})
     session_factory = _session_factory(runtime)
-    with progress_reporter(runtime.log_format) as progress:
+    with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
         summary = run_daily(
             session_factory,
             options,
@@ -542,6 +550,7 @@ def run_daily_command(
             volatility_params=vol_params,
             spot_override=spot_override,
             progress=progress,
+            stop=stop,
         )
     raise typer.Exit(summary.exit_code)
 
@@ -632,7 +641,13 @@ def demo(
     """Migrate, write a sample market, run both jobs over it, show the last session and chart two tickers."""
     runtime = _start(db_url, log_level, verbose, debug, quiet, log_format)
     with progress_reporter(runtime.log_format) as progress:
-        result = run_demo(_session_factory(runtime), tickers=tickers, days=days, out_dir=out, progress=progress)
+        result = run_demo(
+            _session_factory(runtime, create_sqlite_file=True),
+            tickers=tickers,
+            days=days,
+            out_dir=out,
+            progress=progress,
+        )
     if result.table is not None:
         render_show_table(result.table, "table")
     if result.report_files:

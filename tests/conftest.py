@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,17 +62,33 @@ def _empty_tables(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, _migrated_engines) -> Database:
-    """A migrated, empty database on each backend; factories write to it."""
-    url, engine = _migrated_engines[request.param]
-    database = Database(request.param, url, engine, make_session_factory(engine))
+def _database(backend: str, engines) -> Iterator[Database]:
+    url, engine = engines[backend]
+    database = Database(backend, url, engine, make_session_factory(engine))
     TestSession.configure(bind=engine)
     try:
         yield database
     finally:
         TestSession.remove()
         _empty_tables(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, _migrated_engines) -> Iterator[Database]:
+    """A migrated, empty database on each backend; factories write to it."""
+    yield from _database(request.param, _migrated_engines)
+
+
+@pytest.fixture
+def pg_db(_migrated_engines) -> Iterator[Database]:
+    """The PostgreSQL database alone, for what only a real server can show (roles, locks, plans)."""
+    yield from _database("postgresql", _migrated_engines)
+
+
+@pytest.fixture
+def sqlite_db(_migrated_engines) -> Iterator[Database]:
+    """The SQLite database alone, for what only SQLite stores (text in a numeric column)."""
+    yield from _database("sqlite", _migrated_engines)
 
 
 @pytest.fixture
@@ -85,7 +102,7 @@ def fresh_url(request, tmp_path: Path, postgres_server) -> str:
 @pytest.fixture
 def logs():
     """Events logged through structlog during the test."""
-    with structlog.testing.capture_logs() as captured:
+    with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as captured:
         yield captured
 
 

@@ -41,6 +41,7 @@ class WatchlistFactory(_Base):
     symbol = factory.Sequence(lambda n: f"T{n:03d}")
     active = True
     source = "tests"
+    effective_date = dt.date(2024, 1, 2)  # NOT NULL in KapMan's own table
 
 
 class OhlcvFactory(_Base):

@@ -19,7 +19,9 @@ class OptionChain:
 
     Missing provider values are NaN, except volume and open interest where a
     missing value means 0 (SPEC §6.1). `dte_days` is expiration − session date
-    in calendar days (NaN when the expiration is unknown).
+    in calendar days (NaN when the expiration is unknown). `unreadable` marks
+    rows whose stored values are not numbers at all (text in a numeric column
+    on SQLite): they are malformed, whatever else they hold.
     """
 
     strike: FloatArray
@@ -33,6 +35,7 @@ class OptionChain:
     implied_volatility: FloatArray
     delta: FloatArray
     gamma: FloatArray
+    unreadable: BoolArray
 
     def __len__(self) -> int:
         return int(self.strike.shape[0])
@@ -51,6 +54,7 @@ class OptionChain:
         implied_volatility=None,
         delta=None,
         gamma=None,
+        unreadable=None,
     ) -> OptionChain:
         """Build a chain in canonical order; `option_type` holds 'C'/'P' (anything else is malformed)."""
         strike_arr = np.asarray(strike, dtype=np.float64)
@@ -89,6 +93,7 @@ class OptionChain:
             implied_volatility=col(implied_volatility, np.nan)[order],
             delta=col(delta, np.nan)[order],
             gamma=col(gamma, np.nan)[order],
+            unreadable=(np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool))[order],
         )
 
     @classmethod
@@ -105,7 +110,8 @@ def malformed_mask(chain: OptionChain) -> BoolArray:
     has_bid = np.isfinite(bid)
     has_ask = np.isfinite(ask)
     return (
-        ~(np.isfinite(chain.strike) & (chain.strike > 0))
+        chain.unreadable
+        | ~(np.isfinite(chain.strike) & (chain.strike > 0))
         | ~(chain.is_call | chain.is_put)
         | ~np.isfinite(chain.open_interest)
         | (chain.open_interest < 0)

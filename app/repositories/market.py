@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, case, cast, func, literal, select
+from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.chain import OptionChain
@@ -85,6 +86,30 @@ def _parse_float8_arrays(buffer: bytes, expected_fields: int) -> list[np.ndarray
     return arrays
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotTime:
+    """A ticker's options snapshot: its time and how many contract rows it holds."""
+
+    time: dt.datetime
+    contracts: int
+
+
+# SQLite keeps whatever text it is given in a numeric column ('' or 'abc' from `sqlite3 .import`);
+# such a row cannot be read as a contract and is reported malformed, never read as 0.
+_SQLITE_NUMBERS = ("integer", "real")
+_SQLITE_CHECKED = ("strike_price", "bid", "ask", "volume", "open_interest", "implied_volatility", "delta", "gamma")
+
+
+def _sqlite_number(column):
+    """The value when SQLite holds a number there, else NULL (CAST would turn 'abc' into 0.0)."""
+    return case((func.typeof(column).in_(_SQLITE_NUMBERS), column), else_=None)
+
+
+def _sqlite_unreadable(oc):
+    texts = [not_(func.typeof(getattr(oc, name)).in_((*_SQLITE_NUMBERS, "null"))) for name in _SQLITE_CHECKED]
+    return case((or_(*texts), 1.0), else_=0.0)
+
+
 class MarketDataRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -107,22 +132,34 @@ class MarketDataRepository:
         self, ticker_ids: list[uuid.UUID], cutoff: dt.datetime
     ) -> dict[uuid.UUID, dt.datetime]:
         """Per ticker, max(options_chains.time) <= cutoff (tickers without one are absent)."""
+        return {tid: snap.time for tid, snap in self.load_snapshot_times(ticker_ids, cutoff).items()}
+
+    def load_snapshot_times(self, ticker_ids: list[uuid.UUID], cutoff: dt.datetime) -> dict[uuid.UUID, SnapshotTime]:
+        """Per ticker, its options snapshot at or before `cutoff` and its number of contract rows
+        (tickers without a snapshot are absent). One query, index lookups per ticker."""
         if not ticker_ids:
             return {}
-        latest = (
-            select(func.max(OptionContract.time))
-            .where(OptionContract.ticker_id == Ticker.id, OptionContract.time <= cutoff)
+        oc = OptionContract
+        latest = select(func.max(oc.time)).where(oc.ticker_id == Ticker.id, oc.time <= cutoff).scalar_subquery()
+        snapshots = select(Ticker.id.label("tid"), latest.label("snap")).where(Ticker.id.in_(ticker_ids)).subquery()
+        contracts = (
+            select(func.count())
+            .select_from(oc)
+            .where(and_(oc.ticker_id == snapshots.c.tid, oc.time == snapshots.c.snap))
             .scalar_subquery()
         )
-        rows = self._session.execute(select(Ticker.id, latest).where(Ticker.id.in_(ticker_ids)))
-        return {ticker_id: time for ticker_id, time in rows if time is not None}
+        rows = self._session.execute(
+            select(snapshots.c.tid, snapshots.c.snap, contracts).where(snapshots.c.snap.is_not(None))
+        )
+        return {tid: SnapshotTime(time, int(count)) for tid, time, count in rows}
 
     def load_spots(self, ticker_ids: list[uuid.UUID], day: dt.date) -> dict[uuid.UUID, float | None]:
-        """ohlcv.close on the session (tickers without a bar are absent)."""
+        """ohlcv.close on the session (tickers without a bar are absent; a close that is not a number is None)."""
         if not ticker_ids:
             return {}
+        close = _sqlite_number(Ohlcv.close) if self._dialect == "sqlite" else Ohlcv.close
         rows = self._session.execute(
-            select(Ohlcv.ticker_id, cast(Ohlcv.close, Float)).where(Ohlcv.date == day, Ohlcv.ticker_id.in_(ticker_ids))
+            select(Ohlcv.ticker_id, cast(close, Float)).where(Ohlcv.date == day, Ohlcv.ticker_id.in_(ticker_ids))
         )
         return {ticker_id: close for ticker_id, close in rows}
 
@@ -143,7 +180,8 @@ class MarketDataRepository:
         if self._dialect == "postgresql":
             index, values = self._fetch_chain_columns_pg(ids, [snapshot_times[i] for i in ids], as_of, fields)
         else:
-            index, values = self._fetch_chain_columns_generic(ids, snapshot_times, as_of, fields)
+            index, values = self._fetch_chain_columns_sqlite(ids, snapshot_times, as_of, fields)
+            fields = (*fields, "unreadable")
         return _split_chains(ids, index, values, fields)
 
     def _fetch_chain_columns_pg(self, ids, times, as_of, fields):
@@ -160,23 +198,24 @@ class MarketDataRepository:
             return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
         return arrays[0].astype(np.int64) - 1, np.column_stack(arrays[1:])
 
-    def _fetch_chain_columns_generic(self, ids, snapshot_times, as_of, fields):
+    def _fetch_chain_columns_sqlite(self, ids, snapshot_times, as_of, fields):
         oc = OptionContract
         position = case({tid: i for i, tid in enumerate(ids)}, value=oc.ticker_id)
         dte = func.julianday(oc.expiration_date) - func.julianday(literal(as_of.isoformat()))
         expressions = {
             "dte_days": dte,
-            "strike": cast(oc.strike_price, Float),
+            "strike": _sqlite_number(oc.strike_price),
             "option_type": case((oc.option_type == "C", 1), (oc.option_type == "P", -1), else_=0),
-            "open_interest": func.coalesce(oc.open_interest, 0),
-            "volume": func.coalesce(oc.volume, 0),
-            "bid": cast(oc.bid, Float),
-            "ask": cast(oc.ask, Float),
-            "implied_volatility": cast(oc.implied_volatility, Float),
-            "delta": cast(oc.delta, Float),
-            "gamma": cast(oc.gamma, Float),
+            "open_interest": func.coalesce(_sqlite_number(oc.open_interest), 0),
+            "volume": func.coalesce(_sqlite_number(oc.volume), 0),
+            "bid": _sqlite_number(oc.bid),
+            "ask": _sqlite_number(oc.ask),
+            "implied_volatility": _sqlite_number(oc.implied_volatility),
+            "delta": _sqlite_number(oc.delta),
+            "gamma": _sqlite_number(oc.gamma),
         }
-        stmt = select(position, *(expressions[f] for f in fields)).where(
+        columns = [expressions[f] for f in fields] + [_sqlite_unreadable(oc)]
+        stmt = select(position, *columns).where(
             # IN on both key columns lets SQLite search the (ticker_id, time) index; the CASE keeps
             # each ticker to its own snapshot time.
             oc.ticker_id.in_(ids),
@@ -186,7 +225,7 @@ class MarketDataRepository:
         # Plain tuples: numpy probes Row objects element by element, 3x slower.
         rows = list(map(tuple, self._session.execute(stmt)))
         if not rows:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
+            return np.empty(0, dtype=np.int64), np.empty((0, len(fields) + 1))
         table = np.array(rows, dtype=np.float64)  # None becomes NaN
         return table[:, 0].astype(np.int64), table[:, 1:]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -55,9 +55,13 @@ class Ticker(Base):
 
 class Watchlist(Base):
     __tablename__ = "watchlists"
-    # The KapMan table has no key column, only unique (watchlist_id, symbol): that pair is the ORM identity.
-    watchlist_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    symbol: Mapped[str] = mapped_column(String(20), primary_key=True)
+    __table_args__ = (UniqueConstraint("watchlist_id", "symbol", name="uq_watchlists_watchlist_id_symbol"),)
+    # The KapMan table has no primary key, only unique (watchlist_id, symbol): that pair is the ORM
+    # identity (mapper-level), so the table this metadata describes is the migrated one.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["watchlist_id", "symbol"]}
+
+    watchlist_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    symbol: Mapped[str] = mapped_column(String(20), nullable=False)
     active: Mapped[bool | None] = mapped_column(Boolean, server_default="true", default=True)
     source: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime | None] = _created_at()
@@ -92,15 +96,17 @@ class OptionContract(Base):
             name="uq_options_chains_contract",
         ),
         CheckConstraint("option_type IN ('C', 'P')", name="option_type"),
-        Index("ix_options_chains_ticker_time", "ticker_id", "time"),
     )
+    # KapMan's table has no primary key; the unique contract key serves as the ORM identity.
+    __mapper_args__: ClassVar[dict[str, Any]] = {
+        "primary_key": ["time", "ticker_id", "expiration_date", "strike_price", "option_type"]
+    }
 
-    # No single-column key exists in KapMan's table; the unique contract key serves as the ORM identity.
-    time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
-    ticker_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("tickers.id"), primary_key=True)
-    expiration_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    strike_price: Mapped[float] = mapped_column(numeric_type(12, 4), primary_key=True)
-    option_type: Mapped[str] = mapped_column(String(1), primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ticker_id: Mapped[uuid.UUID] = mapped_column(Uuid(), ForeignKey("tickers.id"), nullable=False)
+    expiration_date: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    strike_price: Mapped[float] = mapped_column(numeric_type(12, 4), nullable=False)
+    option_type: Mapped[str] = mapped_column(String(1), nullable=False)
     bid: Mapped[float | None] = mapped_column(numeric_type())
     ask: Mapped[float | None] = mapped_column(numeric_type())
     last: Mapped[float | None] = mapped_column(numeric_type())
@@ -127,13 +133,18 @@ class DailySnapshot(Base):
     wyckoff_regime_set_by_event: Mapped[str | None] = mapped_column(String(50))
     events_detected: Mapped[list[str] | None] = mapped_column(text_array_type())
     primary_event: Mapped[str | None] = mapped_column(String(50))
-    events_json: Mapped[Any] = mapped_column(json_column_type())
+    events_json: Mapped[Any | None] = mapped_column(json_column_type(), nullable=True)
     bc_score: Mapped[float | None] = mapped_column(numeric_type())
     spring_score: Mapped[float | None] = mapped_column(numeric_type())
     composite_score: Mapped[float | None] = mapped_column(numeric_type())
-    technical_indicators_json: Mapped[Any] = mapped_column(json_column_type())
-    dealer_metrics_json: Mapped[Any] = mapped_column(json_column_type())
-    volatility_metrics_json: Mapped[Any] = mapped_column(json_column_type())
-    price_metrics_json: Mapped[Any] = mapped_column(json_column_type())
+    technical_indicators_json: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(), nullable=True)
+    dealer_metrics_json: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(), nullable=True)
+    volatility_metrics_json: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(), nullable=True)
+    price_metrics_json: Mapped[dict[str, Any] | None] = mapped_column(json_column_type(), nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[dt.datetime | None] = _created_at()
+
+
+# The newest snapshot per ticker is what the jobs look up: (ticker_id, time DESC), as in KapMan's schema.
+Index("ix_options_chains_ticker_time", OptionContract.ticker_id, OptionContract.time.desc())
+Index("ix_daily_snapshots_ticker_time", DailySnapshot.ticker_id, DailySnapshot.time.desc())

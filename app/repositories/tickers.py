@@ -17,16 +17,17 @@ def ticker_uuid(symbol: str) -> uuid.UUID:
     return uuid.uuid5(TICKER_NAMESPACE, symbol)
 
 
-def ensure_tickers(session: Session, symbols: set[str]) -> dict[str, uuid.UUID]:
-    """Ids of these symbols, inserting tickers rows for the ones not seen before."""
+def ensure_tickers(session: Session, symbols: set[str]) -> tuple[dict[str, uuid.UUID], dict[str, list[str]]]:
+    """Ids of these symbols, inserting tickers rows for the ones not seen before; and the symbols
+    that match several stored tickers rows differing only in case (left unresolved)."""
     universe = UniverseRepository(session)
-    known = universe.map_symbols(sorted(symbols))
-    missing = sorted(symbols - set(known))
+    known, ambiguous = universe.resolve_symbols(sorted(symbols))
+    missing = sorted(symbols - set(known) - set(ambiguous))
     if missing:
         bulk_insert_ignore(
             session,
             "tickers",
             {"id": [ticker_uuid(s) for s in missing], "symbol": missing, "is_active": True},
         )
-        known = universe.map_symbols(sorted(symbols))
-    return known
+        known, ambiguous = universe.resolve_symbols(sorted(symbols))
+    return known, ambiguous

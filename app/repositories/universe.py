@@ -22,6 +22,8 @@ class Universe:
     tickers: list[TickerRef]
     unknown_symbols: list[str]
     not_in_watchlist: list[str] = field(default_factory=list)
+    # Symbols matching several tickers rows that differ only in case (GOOD, good): reported, not guessed.
+    ambiguous_symbols: dict[str, list[str]] = field(default_factory=dict)
 
 
 class UniverseRepository:
@@ -45,16 +47,28 @@ class UniverseRepository:
             listed = set(wanted)
             not_in_watchlist = [s for s in requested if s not in listed]
             wanted = [s for s in requested if s in listed]
-        ids = self.map_symbols(wanted)
+        ids, ambiguous = self.resolve_symbols(wanted)
         return Universe(
             tickers=[TickerRef(s, ids[s]) for s in wanted if s in ids],
-            unknown_symbols=[s for s in wanted if s not in ids],
+            unknown_symbols=[s for s in wanted if s not in ids and s not in ambiguous],
             not_in_watchlist=not_in_watchlist,
+            ambiguous_symbols=ambiguous,
         )
 
-    def map_symbols(self, symbols: list[str]) -> dict[str, uuid.UUID]:
+    def resolve_symbols(self, symbols: list[str]) -> tuple[dict[str, uuid.UUID], dict[str, list[str]]]:
+        """Upper-case symbols → ticker ids, and the symbols that match several tickers rows
+        (their stored spellings), which are left out of the mapping."""
         if not symbols:
-            return {}
+            return {}, {}
         upper = func.upper(Ticker.symbol)
-        rows = self._session.execute(select(upper, Ticker.id).where(upper.in_(symbols)))
-        return {symbol: ticker_id for symbol, ticker_id in rows}
+        rows = self._session.execute(select(upper, Ticker.symbol, Ticker.id).where(upper.in_(symbols)))
+        found: dict[str, list[tuple[str, uuid.UUID]]] = {}
+        for key, stored, ticker_id in rows:
+            found.setdefault(key, []).append((stored, ticker_id))
+        ids = {key: matches[0][1] for key, matches in found.items() if len(matches) == 1}
+        ambiguous = {key: sorted(s for s, _ in matches) for key, matches in found.items() if len(matches) > 1}
+        return ids, ambiguous
+
+    def map_symbols(self, symbols: list[str]) -> dict[str, uuid.UUID]:
+        """Upper-case symbols → ticker ids; ambiguous symbols are left out."""
+        return self.resolve_symbols(symbols)[0]

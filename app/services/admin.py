@@ -1,4 +1,4 @@
-"""Database administration the CLI exposes: migrations and a connectivity check."""
+"""Database administration the CLI exposes: migrations, and adopting tables created outside Alembic."""
 
 from __future__ import annotations
 
@@ -7,22 +7,50 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import migrations
-from app.config import scrub_secret
+from app.config import redact
+from app.repositories.faults import describe
+from app.repositories.schema import existing_mapped_tables, schema_differences
 
 log = structlog.get_logger()
 
 
 def upgrade_database(engine: Engine) -> int:
-    """Apply migrations up to head; 0 on success, 1 with an ERROR event otherwise."""
-    url = engine.url.render_as_string(hide_password=False)
+    """Apply migrations up to head; 0 on success, 1 with an ERROR event otherwise.
+
+    A database whose KapMan tables exist without Alembic's bookkeeping (created by
+    KapMan's own baseline SQL) is adopted when its tables and columns match: the
+    baseline is stamped, not run. When they differ, nothing is changed and every
+    difference is listed.
+    """
     masked = engine.url.render_as_string(hide_password=True)
     try:
         before = migrations.current_revision(engine)
+        if before is None:
+            with engine.connect() as connection:
+                found = existing_mapped_tables(connection)
+                differences = schema_differences(connection) if found else []
+            if differences:
+                log.error(
+                    "db_upgrade_failed",
+                    database=masked,
+                    reason="the database has KapMan tables that differ from the ones this project maps; "
+                    "nothing was changed",
+                    differences=differences,
+                )
+                return 1
+            if found:
+                migrations.stamp(engine, migrations.BASELINE_REVISION)
+                log.info(
+                    "db_adopted",
+                    database=masked,
+                    tables=found,
+                    stamped=migrations.BASELINE_REVISION,
+                    note="tables created outside Alembic match the baseline; stamped instead of created",
+                )
         migrations.upgrade(engine)
         after = migrations.current_revision(engine)
     except SQLAlchemyError as error:
-        reason = scrub_secret(f"{type(error).__name__}: {str(error).splitlines()[0]}", url)
-        log.error("db_upgrade_failed", database=masked, reason=reason)
+        log.error("db_upgrade_failed", database=masked, reason=redact(describe(error)))
         return 1
     log.info("db_upgraded", database=masked, from_revision=before, to_revision=after, changed=before != after)
     return 0

@@ -1,21 +1,26 @@
-"""`run_daily`: the pipeline entry — volatility metrics, then dealer metrics, same dates and universe."""
+"""`run_daily`: the pipeline entry — volatility and dealer metrics of each ticker-day from one read,
+written in one transaction (SPEC §7, §11)."""
 
 from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable
-from dataclasses import replace
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import MODEL_VERSION
 from app.domain.models import DealerParams, VolatilityParams
-from app.services.batch import BatchOptions, BatchSummary
-from app.services.dealer_metrics import run_dealer_metrics
-from app.services.volatility_metrics import run_volatility_metrics
+from app.services import dealer_metrics, volatility_metrics
+from app.services.batch import BatchOptions
+from app.services.engine import BatchRunner
+from app.services.interrupts import StopRequest
+from app.services.summary import BatchSummary
 
 log = structlog.get_logger()
+
+JOB_NAME = "run_daily"
 
 
 class DailySummary(BaseModel):
@@ -25,7 +30,7 @@ class DailySummary(BaseModel):
     total_seconds: float
 
 
-_COUNTS = ("processed", "success", "partial", "missing_options", "soft_failed", "errors", "write_failed")
+_COUNTS = ("processed", "success", "partial", "missing_options", "soft_failed", "errors", "kept_previous")
 
 
 def _counts(summary: BatchSummary) -> dict[str, int]:
@@ -41,27 +46,27 @@ def run_daily(
     spot_override: float | None = None,
     sleep: Callable[[float], None] = clock.sleep,
     progress: Callable[[int, int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> DailySummary:
-    """Volatility first, so each dealer document's DGPI can use the same row's IV rank."""
-    started = clock.monotonic()
-    options = options or BatchOptions()
-    volatility = run_volatility_metrics(session_factory, options, volatility_params, sleep=sleep, progress=progress)
-    if volatility.failure and volatility.tickers == 0:
-        dealer = volatility.model_copy(update={"job": "dealer_metrics", "failure": "skipped: " + volatility.failure})
-    else:
-        dealer = run_dealer_metrics(
-            session_factory,
-            replace(options),
-            dealer_params,
-            spot_override=spot_override,
-            sleep=sleep,
-            progress=progress,
-        )
+    """Volatility first, so each dealer document's DGPI uses the same day's IV rank."""
+    jobs = [
+        volatility_metrics.volatility_job(volatility_params or VolatilityParams()),
+        dealer_metrics.dealer_job(dealer_params or DealerParams(), spot_override),
+    ]
+    run = BatchRunner(
+        JOB_NAME,
+        jobs,
+        session_factory,
+        options or BatchOptions(),
+        model_version=MODEL_VERSION,
+        sleep=sleep,
+        progress=progress,
+        stop=stop,
+    ).run()
+    volatility = run.summaries[volatility_metrics.JOB_NAME]
+    dealer = run.summaries[dealer_metrics.JOB_NAME]
     summary = DailySummary(
-        volatility=volatility,
-        dealer=dealer,
-        exit_code=max(volatility.exit_code, dealer.exit_code),
-        total_seconds=round(clock.monotonic() - started, 3),
+        volatility=volatility, dealer=dealer, exit_code=run.exit_code, total_seconds=run.total_seconds
     )
     log.info(
         "daily_run_finished",
@@ -71,6 +76,7 @@ def run_daily(
         dealer=_counts(dealer),
         unknown_symbols=volatility.unknown_symbols,
         exit_code=summary.exit_code,
+        failure=run.failure,
         total_seconds=summary.total_seconds,
     )
     return summary

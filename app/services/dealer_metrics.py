@@ -3,81 +3,107 @@
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import MODEL_VERSION
-from app.domain.dealer import compute_dealer_metrics, error_dealer_metrics
-from app.domain.models import DealerMetrics, DealerParams, SnapshotContext
+from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
+from app.domain.models import DealerMetrics, DealerParams, VolatilityMetrics
 from app.repositories.snapshots import DEALER_COLUMN
-from app.repositories.universe import TickerRef
-from app.services.batch import BatchOptions, BatchRunner, BatchSummary, ChunkInputs, load_market_chunk
-from app.services.dates import Target
+from app.services.batch import BatchOptions
+from app.services.engine import BatchRunner
+from app.services.interrupts import StopRequest
+from app.services.jobs import DocumentJob, TickerDay
+from app.services.summary import BatchSummary, Outcome
 
-_OUTCOMES = {"SUCCESS": "success", "NO_OPTIONS": "missing_options", "ERROR": "errors"}
+JOB_NAME = "dealer_metrics"
+DEFAULT_HEARTBEAT = 25
+VOLATILITY_JOB_NAME = "volatility_metrics"
 
 
-class DealerMetricsJob:
-    name = "dealer_metrics"
-    column = DEALER_COLUMN
+def dealer_outcome(doc: BaseModel) -> Outcome:
+    assert isinstance(doc, DealerMetrics)
+    if doc.processing_status == "NO_OPTIONS":
+        return Outcome.MISSING_OPTIONS
+    if doc.processing_status == "ERROR":
+        return Outcome.SOFT_FAILED
+    if doc.processing_status == "SUCCESS" and doc.status != "INVALID":
+        return Outcome.SUCCESS
+    return Outcome.PARTIAL
 
-    def __init__(self, params: DealerParams, spot_override: float | None = None) -> None:
-        self.params = params
-        self.spot_override = spot_override
 
-    def params_for_log(self) -> dict[str, Any]:
-        return {**self.params.model_dump(), "spot_override": self.spot_override}
+def dealer_data_gaps(doc: BaseModel) -> list[str]:
+    """Why a dealer document is not a clean success (SPEC §9), one short reason each."""
+    assert isinstance(doc, DealerMetrics)
+    gaps = []
+    if doc.processing_status == "NO_OPTIONS":
+        gaps.append("no_options")
+    elif doc.processing_status == "MISSING_SPOT":
+        gaps.append("no_spot")
+    elif doc.processing_status == "NO_ELIGIBLE_OPTIONS":
+        gaps.append(_nothing_eligible(doc))
+    elif doc.status == "INVALID":
+        gaps.append("too_few_eligible" if doc.confidence == "invalid" else doc.status_reason)
+    if "stale_options_snapshot" in doc.metadata.diagnostics:
+        gaps.append("stale_options_snapshot")
+    return gaps
 
-    def load_chunk(self, session: Session, refs: list[TickerRef], target: Target) -> ChunkInputs:
-        return load_market_chunk(
-            session, refs, target, self.column, greeks=("gamma",), spots=self.spot_override is None
-        )
 
-    def prepare_chunk(self, session, refs, target, inputs) -> None:
-        """Nothing here depends on this run's earlier writes."""
+def _nothing_eligible(doc: DealerMetrics) -> str:
+    """Nothing passed the rules: name the rule that removed the most contracts."""
+    stats = doc.metadata.filter_stats
+    removed = {rule: getattr(stats, rule) for rule in ELIGIBILITY_RULES}
+    if removed["malformed"] == doc.total_options_count:
+        return "all_malformed"
+    return f"nothing_eligible:{max(removed, key=lambda rule: removed[rule])}"
 
-    def compute(self, ref: TickerRef, inputs: ChunkInputs, ctx: SnapshotContext) -> DealerMetrics:
-        if self.spot_override is not None:
-            spot, source = self.spot_override, "override"
+
+def dealer_debug_details(doc: BaseModel) -> dict[str, Any]:
+    assert isinstance(doc, DealerMetrics)
+    meta = doc.metadata
+    return {
+        "filter_stats": meta.filter_stats.model_dump(), "eligible": doc.eligible_options_count,
+        "total": doc.total_options_count, "spot": doc.spot_price, "gex_total": doc.gex_total,
+        "gex_net": doc.gex_net, "gamma_flip": doc.gamma_flip, "gex_slope": doc.gex_slope,
+        "dgpi": doc.dgpi, "dgpi_iv_rank": meta.dgpi_iv_rank, "diagnostics": meta.diagnostics,
+    }  # fmt: skip
+
+
+def _iv_rank(day: TickerDay, earlier: Mapping[str, BaseModel]) -> float | None:
+    """The IV rank of the same row: this run's volatility document if it computed one, else the stored one."""
+    fresh = earlier.get(VOLATILITY_JOB_NAME)
+    if isinstance(fresh, VolatilityMetrics) and fresh.processing_status != "ERROR":
+        return fresh.metrics.iv_rank
+    return day.row.iv_rank
+
+
+def dealer_job(params: DealerParams, spot_override: float | None = None) -> DocumentJob:
+    def compute(day: TickerDay, earlier: Mapping[str, BaseModel]) -> DealerMetrics:
+        if spot_override is not None:
+            spot, source = spot_override, "override"
         else:
-            spot, source = inputs.spots.get(ref.ticker_id), "ohlcv_close"
-        row = inputs.row_states.get(ref.ticker_id)
+            spot, source = day.spot, "ohlcv_close"
         return compute_dealer_metrics(
-            inputs.chains.get(ref.ticker_id),
-            spot,
-            self.params,
-            ctx,
-            spot_source=source,
-            iv_rank=row.iv_rank if row else None,
+            day.chain, spot, params, day.context, spot_source=source, iv_rank=_iv_rank(day, earlier)
         )
 
-    def error_document(self, ctx: SnapshotContext, reason: str) -> DealerMetrics:
-        return error_dealer_metrics(ctx, self.params, reason)
-
-    def outcome(self, doc: BaseModel) -> str:
-        return _OUTCOMES.get(doc.processing_status, "partial")
-
-    def data_gaps(self, doc: BaseModel) -> list[str]:
-        gaps = {"NO_OPTIONS": "no_options", "MISSING_SPOT": "no_spot"}
-        found = [gaps[doc.processing_status]] if doc.processing_status in gaps else []
-        if "stale_options_snapshot" in doc.metadata.diagnostics:
-            found.append("stale_options_snapshot")
-        return found
-
-    def debug_details(self, doc: BaseModel) -> dict[str, Any]:
-        meta = doc.metadata
-        return {
-            "filter_stats": meta.filter_stats.model_dump(), "eligible": doc.eligible_options_count,
-            "total": doc.total_options_count, "spot": doc.spot_price, "gex_total": doc.gex_total,
-            "gex_net": doc.gex_net, "gamma_flip": doc.gamma_flip, "gex_slope": doc.gex_slope,
-            "dgpi": doc.dgpi, "dgpi_iv_rank": meta.dgpi_iv_rank, "diagnostics": meta.diagnostics,
-        }  # fmt: skip
-
-    def record(self, ref, target, doc, inputs) -> None:
-        """Dealer metrics carry no state from one session to the next."""
+    return DocumentJob(
+        name=JOB_NAME,
+        column=DEALER_COLUMN,
+        params=params,
+        greeks=frozenset({"gamma"}),
+        needs_spot=spot_override is None,
+        compute=compute,
+        error_document=lambda ctx, reason: error_dealer_metrics(ctx, params, reason),
+        outcome=dealer_outcome,
+        data_gaps=dealer_data_gaps,
+        debug_details=dealer_debug_details,
+        default_heartbeat=DEFAULT_HEARTBEAT,
+        log_params={**params.model_dump(), "spot_override": spot_override},
+    )
 
 
 def run_dealer_metrics(
@@ -88,15 +114,18 @@ def run_dealer_metrics(
     spot_override: float | None = None,
     sleep: Callable[[float], None] = clock.sleep,
     progress: Callable[[int, int], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> BatchSummary:
-    """Compute and upsert dealer metrics; returns the batch summary (exit_code 0 or 1)."""
-    job = DealerMetricsJob(params or DealerParams(), spot_override)
+    """Compute and upsert dealer metrics; returns the batch summary (exit_code 0, 1 or 130/143)."""
+    job = dealer_job(params or DealerParams(), spot_override)
     runner = BatchRunner(
-        job,
+        JOB_NAME,
+        [job],
         session_factory,
         options or BatchOptions(),
+        model_version=MODEL_VERSION,
         sleep=sleep,
         progress=progress,
-        model_version=MODEL_VERSION,
+        stop=stop,
     )
-    return runner.run()
+    return runner.run().summaries[JOB_NAME]

@@ -19,8 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import scrub_secret
-from app.db import engine_of
+from app.config import redact
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.tickers import ensure_tickers, ticker_uuid
 
@@ -28,6 +27,8 @@ log = structlog.get_logger()
 
 CHUNK_ROWS = 5000
 MAX_REJECTS_LOGGED = 50
+DEFAULT_WATCHLIST_SOURCE = "kapman-import"
+LINE = "_line"  # the source line of a parsed row, for reject messages
 
 
 class RowError(ValueError):
@@ -128,8 +129,9 @@ def _parse_watchlist(row: dict[str, str]) -> dict[str, Any]:
         "watchlist_id": _text(row.get("watchlist_id"), "watchlist_id", required=True, max_len=255),
         "symbol": _symbol(row.get("symbol")),
         "active": _flag(row.get("active"), "active"),
-        "source": _text(row.get("source"), "source"),
-        "effective_date": _date(row.get("effective_date"), "effective_date", required=False),
+        # KapMan's table requires both; a file without them says "this import, from today".
+        "source": _text(row.get("source"), "source") or DEFAULT_WATCHLIST_SOURCE,
+        "effective_date": _date(row.get("effective_date"), "effective_date", required=False) or dt.date.today(),
     }
 
 
@@ -195,6 +197,12 @@ class ImportSummary:
     exit_code: int = 0
     failure: str | None = None
 
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejects) < MAX_REJECTS_LOGGED:
+            self.rejects.append((line, reason))
+            log.warning("row_rejected", file=self.path, line=line, reason=reason)
+
 
 class ImportFileError(ValueError):
     """The file as a whole cannot be imported (missing, unreadable, wrong header)."""
@@ -218,12 +226,9 @@ def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterat
             try:
                 if None in row:
                     raise RowError("more fields than the header")
-                chunk.append(kind.parse(row))
+                chunk.append({**kind.parse(row), LINE: line})
             except RowError as error:
-                summary.rejected += 1
-                if len(summary.rejects) < MAX_REJECTS_LOGGED:
-                    summary.rejects.append((line, str(error)))
-                    log.warning("row_rejected", file=str(path), line=line, reason=str(error))
+                summary.reject(line, str(error))
             if len(chunk) >= CHUNK_ROWS:
                 yield chunk
                 chunk = []
@@ -231,15 +236,23 @@ def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterat
             yield chunk
 
 
-def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]]) -> int:
+def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]], summary: ImportSummary) -> int:
+    """Insert the chunk's rows; returns how many were new. Rows naming an ambiguous symbol are rejected."""
     if kind.needs_ticker_id:
-        ids = ensure_tickers(session, {r["symbol"] for r in rows})
+        ids, ambiguous = ensure_tickers(session, {r["symbol"] for r in rows})
+        for r in rows:
+            if r["symbol"] in ambiguous:
+                spellings = ", ".join(ambiguous[r["symbol"]])
+                summary.reject(r[LINE], f"symbol {r['symbol']} matches several tickers rows ({spellings})")
+        rows = [r for r in rows if r["symbol"] not in ambiguous]
         for r in rows:
             r["ticker_id"] = ids[r.pop("symbol")]
     elif kind.table == "tickers":
         for r in rows:
             r["id"] = ticker_uuid(r["symbol"])
-    columns = {name: [r[name] for r in rows] for name in rows[0]}
+    if not rows:
+        return 0
+    columns = {name: [r[name] for r in rows] for name in rows[0] if name != LINE}
     return bulk_insert_ignore(session, kind.table, columns)
 
 
@@ -262,15 +275,15 @@ def run_import(
                 return summary
             summary.rows_read = 0
         for chunk in _read_chunks(path, kind, summary):
+            rejected_before = summary.rejected
             with session_factory.begin() as session:
-                inserted = _write_chunk(session, kind, chunk)
+                inserted = _write_chunk(session, kind, chunk, summary)
             summary.loaded += inserted
-            summary.already_present += len(chunk) - inserted
+            summary.already_present += len(chunk) - inserted - (summary.rejected - rejected_before)
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
     except SQLAlchemyError as error:
-        url = engine_of(session_factory).url.render_as_string(hide_password=False)
-        message = scrub_secret(f"{type(error).__name__}: {str(error).splitlines()[0]}", url)
+        message = redact(f"{type(error).__name__}: {str(error).splitlines()[0]}")
         summary.exit_code, summary.failure = 1, f"database error: {message}"
     if summary.failure:
         log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)

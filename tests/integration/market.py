@@ -51,3 +51,14 @@ def build_market(day=DAY):
     add_chain(tickers["THIN"], day, contracts=THREE_STRIKES[1:2])
     add_chain(tickers["NOSPOT"], day)
     return tickers
+
+
+def build_sessions(days, symbols=("AAA", "BBB", "CCC", "DDD", "EEE")):
+    """Tickers with the three-strike chain and a bar on every day (spot drifting by a point a day)."""
+    tickers = {s: TickerFactory(symbol=s, id=ticker_uuid(s)) for s in symbols}
+    for symbol, ticker in tickers.items():
+        WatchlistFactory(symbol=symbol)
+        for i, day in enumerate(days):
+            OhlcvFactory(ticker=ticker, date=day, close=100.0 + i)
+            add_chain(ticker, day, iv=0.25 + 0.01 * i)
+    return tickers

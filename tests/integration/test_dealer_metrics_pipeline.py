@@ -90,9 +90,11 @@ def test_documents_for_every_ticker_with_hand_checked_numbers(db, logs):
     # the symbol without a ticker is reported, not silently dropped
     assert summary.unknown_symbols == ["GHOST"]
     assert any(e["event"] == "unknown_symbol" and e["symbol"] == "GHOST" and e["log_level"] == "warning" for e in logs)
+    # every ticker-day that is not a clean success says why
     gaps = {(e["symbol"], e["reason"]) for e in logs if e["event"] == "data_gap"}
-    assert gaps == {("NOSPOT", "no_spot"), ("NOOPT", "no_options")}
-    assert (summary.success, summary.partial, summary.missing_options, summary.soft_failed) == (2, 1, 1, 3)
+    assert gaps == {("NOSPOT", "no_spot"), ("NOOPT", "no_options"), ("THIN", "too_few_eligible")}
+    # the counts partition the processed ticker-days; nothing failed
+    assert (summary.success, summary.partial, summary.missing_options, summary.soft_failed) == (1, 2, 1, 0)
 
 
 def test_batch_events_go_through_the_logger(db, logs, capsys):
@@ -184,7 +186,7 @@ def test_spot_override_and_industry_convention(db):
 
 def test_transient_write_error_is_retried(db, monkeypatch, logs):
     build_market()
-    original = SnapshotRepository.upsert_document
+    original = SnapshotRepository.upsert_documents
     calls = {"n": 0}
 
     def flaky(self, *args, **kwargs):
@@ -193,7 +195,7 @@ def test_transient_write_error_is_retried(db, monkeypatch, logs):
             raise OperationalError("UPSERT", {}, Exception("server closed the connection unexpectedly"))
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(SnapshotRepository, "upsert_document", flaky)
+    monkeypatch.setattr(SnapshotRepository, "upsert_documents", flaky)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert sleeps == [0.1, 0.2]
@@ -209,7 +211,7 @@ def test_repeated_write_failures_abort_the_batch(db, monkeypatch, logs):
     def refuse(self, *args, **kwargs):
         raise OperationalError("UPSERT", {}, Exception("cannot execute INSERT in a read-only transaction"))
 
-    monkeypatch.setattr(SnapshotRepository, "upsert_document", refuse)
+    monkeypatch.setattr(SnapshotRepository, "upsert_documents", refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert summary.exit_code == 1 and summary.write_failed == 10
@@ -357,4 +359,4 @@ def test_in_memory_sqlite_reads_in_the_main_thread():
         summary = run_dealer_metrics(make_session_factory(engine), ONE_DAY)
     finally:
         TestSession.remove()
-    assert summary.processed == 4 and summary.success == 2 and summary.missing_options == 1
+    assert summary.processed == 4 and summary.success == 1 and summary.missing_options == 1

@@ -179,10 +179,18 @@ def test_iv_history_reads(db):
         repo = SnapshotRepository(s)
         history = repo.load_iv_history([ticker.id], snapshot_time(days[4]), limit=3)[ticker.id]
         assert [v for _, v in history] == [0.21, None, 0.23]
-        between = repo.load_iv_between([ticker.id], snapshot_time(days[0]), snapshot_time(days[3]))[ticker.id]
-        assert [v for _, v in between] == [0.21, None]
-        states = repo.load_row_states(VOLATILITY_COLUMN, [ticker.id], snapshot_time(days[1]))
-        assert states[ticker.id].has_document and states[ticker.id].average_iv == 0.21
+        # rows inside a range the run computes itself come from memory; other stages' rows are read
+        inside = repo.load_iv_history(
+            [ticker.id],
+            snapshot_time(days[1]),
+            limit=1,
+            through=snapshot_time(days[3]),
+            excluding={snapshot_time(days[1]), snapshot_time(days[3])},
+        )[ticker.id]
+        assert [v for _, v in inside] == [0.2, None]
+        states = repo.load_row_states([ticker.id], snapshot_time(days[1]))
+        assert states[ticker.id].column(VOLATILITY_COLUMN).complete and states[ticker.id].average_iv == 0.21
+        assert not states[ticker.id].column(DEALER_COLUMN).has_document
 
 
 # ------------------------------------------------------------------ import

@@ -1,0 +1,111 @@
+"""What kind of database failure an exception is, whatever path raised it (SPEC §7).
+
+One classification serves every driver path: SQLAlchemy Core and ORM errors
+(which wrap the driver's), raw psycopg errors from COPY, and sqlite3 errors.
+The batch engine decides from the kind whether to retry, fail the ticker-day
+or stop the batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from enum import StrEnum
+
+import psycopg
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+
+class Fault(StrEnum):
+    TRANSIENT = "transient"  # retry: serialization, deadlock, lock or statement timeout, a busy file
+    CONNECTION = "connection"  # retry; if it persists the database is gone
+    SCHEMA = "schema"  # a table or column is missing: nothing will work until migrated
+    PERMISSION = "permission"  # a revoked privilege, a read-only database, a failed login
+    OTHER = "other"  # any other database error (a constraint, bad data): confined to one ticker-day
+
+    @property
+    def retryable(self) -> bool:
+        return self in (Fault.TRANSIENT, Fault.CONNECTION)
+
+    @property
+    def stops_batch(self) -> bool:
+        """Faults that make every further ticker-day fail the same way."""
+        return self in (Fault.SCHEMA, Fault.PERMISSION)
+
+
+_SQLSTATE_FAULTS = {
+    "40001": Fault.TRANSIENT,  # serialization_failure
+    "40P01": Fault.TRANSIENT,  # deadlock_detected
+    "55P03": Fault.TRANSIENT,  # lock_not_available (lock_timeout)
+    "57014": Fault.TRANSIENT,  # query_canceled (statement_timeout)
+    "53300": Fault.TRANSIENT,  # too_many_connections
+    "53200": Fault.TRANSIENT,  # out_of_memory
+    "57P01": Fault.CONNECTION,  # admin_shutdown
+    "57P02": Fault.CONNECTION,  # crash_shutdown
+    "57P03": Fault.CONNECTION,  # cannot_connect_now (starting up)
+    "3D000": Fault.SCHEMA,  # the database does not exist
+    "3F000": Fault.SCHEMA,  # invalid_schema_name
+    "42P01": Fault.SCHEMA,  # undefined_table
+    "42703": Fault.SCHEMA,  # undefined_column
+    "42883": Fault.SCHEMA,  # undefined_function
+    "42704": Fault.SCHEMA,  # undefined_object
+    "42501": Fault.PERMISSION,  # insufficient_privilege
+    "25006": Fault.PERMISSION,  # read_only_sql_transaction
+    "28000": Fault.PERMISSION,  # invalid_authorization_specification
+    "28P01": Fault.PERMISSION,  # invalid_password
+}
+_SQLITE_CODE_FAULTS = {
+    "SQLITE_BUSY": Fault.TRANSIENT,
+    "SQLITE_LOCKED": Fault.TRANSIENT,
+    "SQLITE_READONLY": Fault.PERMISSION,
+    "SQLITE_PERM": Fault.PERMISSION,
+    "SQLITE_AUTH": Fault.PERMISSION,
+    "SQLITE_CANTOPEN": Fault.CONNECTION,
+    "SQLITE_IOERR": Fault.CONNECTION,
+    "SQLITE_NOTADB": Fault.SCHEMA,
+    "SQLITE_CORRUPT": Fault.SCHEMA,
+}
+_SQLITE_SCHEMA_MESSAGES = ("no such table", "no such column", "has no column named")
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    return error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+
+
+def is_database_error(error: BaseException) -> bool:
+    return isinstance(error, (SQLAlchemyError, psycopg.Error, sqlite3.Error))
+
+
+def classify(error: BaseException) -> Fault:
+    """The kind of database failure `error` is (call only for database errors)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return Fault.CONNECTION
+    driver = _driver_error(error)
+    if isinstance(driver, psycopg.Error):
+        sqlstate = driver.sqlstate
+        if sqlstate is None:
+            # Client-side failures carry no SQLSTATE: a refused or lost connection, a closed cursor.
+            if isinstance(driver, (psycopg.OperationalError, psycopg.InterfaceError)):
+                return Fault.CONNECTION
+            return Fault.OTHER
+        if sqlstate.startswith("08"):
+            return Fault.CONNECTION
+        return _SQLSTATE_FAULTS.get(sqlstate, Fault.OTHER)
+    if isinstance(driver, sqlite3.Error):
+        message = str(driver).lower()
+        if any(text in message for text in _SQLITE_SCHEMA_MESSAGES):
+            return Fault.SCHEMA
+        fault = _SQLITE_CODE_FAULTS.get(getattr(driver, "sqlite_errorname", "") or "")
+        if fault is not None:
+            return fault
+        return Fault.TRANSIENT if isinstance(driver, sqlite3.OperationalError) else Fault.OTHER
+    # A SQLAlchemy OperationalError around something unknown: the driver said it was operational.
+    if isinstance(error, DBAPIError) and type(error).__name__ == "OperationalError":
+        return Fault.TRANSIENT
+    return Fault.OTHER
+
+
+def describe(error: BaseException) -> str:
+    """One line naming the error, without SQLAlchemy's statement echo and background link."""
+    driver = _driver_error(error)
+    text = str(driver).strip().splitlines()[0] if str(driver).strip() else ""
+    return f"{type(driver).__name__}: {text}" if text else type(driver).__name__

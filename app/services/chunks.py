@@ -1,0 +1,228 @@
+"""Batched reads for a batch: per session, chunks of tickers closed at a contract budget.
+
+For each session the options snapshot time and contract count of every ticker
+are resolved first (one query per block of tickers); tickers are then packed, in
+symbol order, into chunks that close at a number of tickers or of contracts,
+whichever comes first, so a 20,000-contract index chain never multiplies memory.
+Each chunk is one read of a constant number of queries: chains, spots, stored
+row states and, the first time a ticker is met, its IV history.
+
+The next chunk is read on its own connection while the current one is computed
+and written. A read that still fails after its retries ends the iteration with
+a DatabaseFailure: the engine stops the batch, writing nothing for that chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import engine_of
+from app.domain.chain import OptionChain
+from app.repositories.faults import Fault
+from app.repositories.market import MarketDataRepository, SnapshotTime
+from app.repositories.snapshots import RowState, SnapshotRepository
+from app.repositories.universe import TickerRef
+from app.services.dates import Target
+from app.services.interrupts import StopRequest
+from app.services.retry import with_retries
+
+log = structlog.get_logger()
+
+SNAPSHOT_TIME_BLOCK = 1000  # tickers per snapshot-time query (bounds the size of its IN list)
+_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """What the jobs of a batch read, and how big a chunk may grow."""
+
+    greeks: frozenset[str]
+    spots: bool
+    history_lookback: int  # 0: no IV history
+    own_cutoffs: frozenset[dt.datetime]  # the snapshot times this run writes
+    max_tickers: int
+    max_contracts: int
+
+
+@dataclass(slots=True)
+class ChunkInputs:
+    """What one batched read returned for a chunk of tickers on one session."""
+
+    target: Target
+    refs: list[TickerRef]
+    snapshot_times: dict[uuid.UUID, dt.datetime]
+    chains: dict[uuid.UUID, OptionChain]
+    spots: dict[uuid.UUID, float | None]
+    row_states: dict[uuid.UUID, RowState]
+    history: dict[uuid.UUID, list[tuple[dt.datetime, float | None]]] = field(default_factory=dict)
+
+
+def pack_chunks(
+    refs: list[TickerRef], contracts: dict[uuid.UUID, int], max_tickers: int, max_contracts: int
+) -> Iterator[list[TickerRef]]:
+    """Consecutive runs of `refs` closed at `max_tickers` tickers or `max_contracts` contracts.
+
+    A ticker whose chain alone exceeds the contract budget gets a chunk of its own.
+    """
+    chunk: list[TickerRef] = []
+    total = 0
+    for ref in refs:
+        size = contracts.get(ref.ticker_id, 0)
+        if chunk and (len(chunk) >= max_tickers or total + size > max_contracts):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(ref)
+        total += size
+    if chunk:
+        yield chunk
+
+
+class ChunkReader:
+    """Iterates the chunks of a batch in order (sessions ascending, then symbols)."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        refs: list[TickerRef],
+        targets: list[Target],
+        plan: ReadPlan,
+        *,
+        sleep: Callable[[float], None],
+        stop: StopRequest | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._refs = refs
+        self._targets = targets
+        self._plan = plan
+        self._sleep = sleep
+        self._stop = stop
+        self._history_read: set[uuid.UUID] = set()
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
+
+    # ---------------------------------------------------------------- the reads
+
+    def _retrying(self, what: str, operation):
+        def on_retry(attempt: int, fault: Fault, error: str) -> None:
+            log.warning("read_retry", read=what, attempt=attempt, fault=fault.value, error=error)
+
+        return with_retries(operation, sleep=self._sleep, what=f"reading {what}", on_retry=on_retry)
+
+    def _snapshot_times(self, target: Target, refs: list[TickerRef]) -> dict[uuid.UUID, SnapshotTime]:
+        ids = [r.ticker_id for r in refs]
+
+        def read() -> dict[uuid.UUID, SnapshotTime]:
+            with self._session_factory() as session:
+                return MarketDataRepository(session).load_snapshot_times(ids, target.cutoff)
+
+        return self._retrying(f"options snapshot times for {target.day}", read)
+
+    def _read_chunk(self, target: Target, refs: list[TickerRef], times: dict[uuid.UUID, SnapshotTime]) -> ChunkInputs:
+        plan = self._plan
+        ids = [r.ticker_id for r in refs]
+        snapshot_times = {tid: times[tid].time for tid in ids if tid in times}
+        fresh = [tid for tid in ids if tid not in self._history_read] if plan.history_lookback else []
+
+        def read() -> ChunkInputs:
+            with self._session_factory() as session:
+                market = MarketDataRepository(session)
+                snapshots = SnapshotRepository(session)
+                inputs = ChunkInputs(
+                    target=target,
+                    refs=refs,
+                    snapshot_times=snapshot_times,
+                    chains=market.load_chains(snapshot_times, target.day, greeks=plan.greeks),
+                    spots=market.load_spots(ids, target.day) if plan.spots else {},
+                    row_states=snapshots.load_row_states(ids, target.cutoff),
+                )
+                if fresh:
+                    inputs.history = snapshots.load_iv_history(
+                        fresh,
+                        target.cutoff,
+                        plan.history_lookback,
+                        through=max(plan.own_cutoffs),
+                        excluding=plan.own_cutoffs,
+                    )
+                return inputs
+
+        inputs = self._retrying(f"chunk of {len(refs)} tickers for {target.day}", read)
+        self._history_read.update(fresh)
+        return inputs
+
+    def _chunks(self) -> Iterator[ChunkInputs]:
+        plan = self._plan
+        for target in self._targets:
+            for start in range(0, len(self._refs), SNAPSHOT_TIME_BLOCK):
+                block = self._refs[start : start + SNAPSHOT_TIME_BLOCK]
+                times = self._snapshot_times(target, block)
+                counts = {tid: t.contracts for tid, t in times.items()}
+                for refs in pack_chunks(block, counts, plan.max_tickers, plan.max_contracts):
+                    if self._closing.is_set():
+                        return
+                    yield self._read_chunk(target, refs, times)
+
+    # ---------------------------------------------------------------- iteration
+
+    def __iter__(self) -> Iterator[ChunkInputs]:
+        if not self._prefetch_possible():
+            yield from self._chunks()
+            return
+        self._thread = threading.Thread(target=self._produce, name="kapman-read-ahead", daemon=True)
+        self._thread.start()
+        while True:
+            item = self._next_item()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, ChunkInputs)
+            yield item
+
+    def _next_item(self) -> object:
+        while True:
+            try:
+                return self._queue.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self._stop is not None and self._stop.requested:
+                    return _DONE
+
+    def _produce(self) -> None:
+        try:
+            for inputs in self._chunks():
+                if not self._put(inputs):
+                    return
+            self._put(_DONE)
+        except BaseException as error:  # handed to the consuming thread, which raises it
+            self._put(error)
+
+    def _put(self, item: object) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._queue.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Stop reading ahead; a read in flight finishes on its own connection and is dropped."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _prefetch_possible(self) -> bool:
+        # An in-memory SQLite database exists once per connection: there chunks are read in turn.
+        url = engine_of(self._session_factory).url
+        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
+
+
+_DONE = object()

@@ -1,0 +1,187 @@
+"""Faults seen from the command line: secrets, signals, warnings, missing and unmigrated databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "Sw0rdf1sh-8c41"
+SAMPLE_RANGE = ["--start-date", "2026-11-02", "--end-date", "2026-11-20"]
+
+COMMANDS = {
+    "db upgrade": ["db", "upgrade"],
+    "import": ["import", "tickers", "{csv}"],
+    "sample-data": ["sample-data", "--tickers", "5", "--days", "1"],
+    "dealer-metrics": ["dealer-metrics", "--date", "2024-01-02"],
+    "vol-metrics": ["vol-metrics", "--date", "2024-01-02"],
+    "run-daily": ["run-daily", "--date", "2024-01-02"],
+    "show": ["show", "--date", "2024-01-02"],
+    "report": ["report", "AAA", "--date", "2024-01-02", "--out", "{out}"],
+    "demo": ["demo", "--tickers", "5", "--days", "2", "--out", "{out}"],
+}
+
+
+def _args(command: str, tmp_path: Path) -> list[str]:
+    csv = tmp_path / "tickers.csv"
+    csv.write_text("symbol\nAAA\n")
+    return [a.format(csv=csv, out=tmp_path / "charts") for a in COMMANDS[command]]
+
+
+@pytest.fixture(scope="module")
+def unmigrated_pg(postgres_server) -> str:
+    """A real, reachable PostgreSQL database without tables, its URL carrying a password
+    (the embedded server trusts local connections, so the password is accepted and unused)."""
+    url = postgres_server.create_database()
+    return make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+@pytest.mark.parametrize("source", ["flag", "environment"])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_no_command_ever_prints_the_password(command, source, log_format, tmp_path, unmigrated_pg):
+    unreachable = f"postgresql://kapman:{PASSWORD}@127.0.0.1:1/kapman"
+    # demo and db upgrade would migrate the reachable database; they fail on the unreachable one
+    targets = [unreachable] if command in ("demo", "db upgrade") else [unreachable, unmigrated_pg]
+    for url in targets:
+        args = [*_args(command, tmp_path), "--debug", "--log-format", log_format]
+        if source == "flag":
+            result = runner.invoke(app, [*args, "--db-url", url])
+        else:
+            result = runner.invoke(app, args, env={"KAPMAN_DATABASE_URL": url})
+        output = result.stdout + result.stderr
+        assert result.exit_code == 1, output
+        assert PASSWORD not in output
+        assert "Traceback" not in output or log_format == "console"  # tracebacks only at --debug, redacted
+
+
+def test_jobs_do_not_create_a_missing_sqlite_file(tmp_path):
+    missing = tmp_path / "nowhere.db"
+    result = runner.invoke(
+        app, ["dealer-metrics", "--db-url", f"sqlite:///{missing}", "--date", "2024-01-02", "--log-format", "json"]
+    )
+    assert result.exit_code == 1 and not missing.exists()
+    event = json.loads(result.stderr.strip().splitlines()[-1])
+    assert event["event"] == "database_missing" and "kapman db upgrade" in event["reason"]
+
+
+def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    result = runner.invoke(
+        app, ["run-daily", "--db-url", f"sqlite:///{empty}", "--date", "2024-01-02", "--log-format", "json"]
+    )
+    assert result.exit_code == 1
+    failed = [json.loads(line) for line in result.stderr.splitlines() if '"batch_failed"' in line]
+    assert "no such table" in failed[0]["reason"] and "run `kapman db upgrade`" in failed[0]["reason"]
+
+
+# ------------------------------------------------------------------ real child processes
+
+
+def _kapman(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def _events(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def sample_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("signals") / "sample.db"
+    url = f"sqlite:///{path}"
+    assert runner.invoke(app, ["db", "upgrade", "--db-url", url]).exit_code == 0
+    done = runner.invoke(
+        app, ["sample-data", "--tickers", "8", "--days", "15", "--db-url", url, "--log-format", "json"]
+    )
+    assert done.exit_code == 0
+    return path
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A consistent copy (the file alone may miss what is still in the write-ahead log)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+def _documents(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT time, ticker_id, dealer_metrics_json, volatility_metrics_json FROM daily_snapshots")
+        return {(t, tid): (dealer, vol) for t, tid, dealer, vol in rows}
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_backfill_ends_cleanly_and_a_resume_completes_it(sample_file, tmp_path, signum, exit_code):
+    reference, interrupted = tmp_path / "reference.db", tmp_path / "interrupted.db"
+    _copy(sample_file, reference)
+    _copy(sample_file, interrupted)
+    whole = _kapman("run-daily", "--db-url", f"sqlite:///{reference}", *SAMPLE_RANGE, "--log-format", "json")
+    assert whole.wait(60) == 0
+
+    child = _kapman(
+        "run-daily", "--db-url", f"sqlite:///{interrupted}", *SAMPLE_RANGE, "--heartbeat", "1", "--log-format", "json"
+    )
+    for line in child.stderr:  # wait until the batch is under way, then signal it
+        if '"event": "heartbeat"' in line:
+            child.send_signal(signum)
+            break
+    rest = child.stderr.read()
+    assert child.wait(60) == exit_code
+    events = _events(rest)
+    stopped = [e for e in events if e["event"] == "batch_interrupted"]
+    assert {e["signal"] for e in stopped} == {signal.Signals(signum).name}
+    assert stopped[0]["processed"] < 8 * 15 and stopped[0]["level"] == "warning"
+    partial = _documents(interrupted)
+    assert 0 < len(partial) < 8 * 15 and all(dealer and vol for dealer, vol in partial.values())
+
+    resume = _kapman(
+        "run-daily", "--db-url", f"sqlite:///{interrupted}", *SAMPLE_RANGE, "--fill-missing", "--log-format", "json"
+    )
+    assert resume.wait(60) == 0
+    assert _documents(interrupted) == _documents(reference)
+
+
+def test_numpy_warnings_never_break_the_json_log_stream(sample_file, tmp_path):
+    copy = tmp_path / "warn.db"
+    _copy(sample_file, copy)
+    script = (
+        "import numpy as np, sys\n"
+        "import app.services.dealer_metrics as svc\n"
+        "real = svc.compute_dealer_metrics\n"
+        "def noisy(*a, **k):\n"
+        "    np.log(np.zeros(1))  # RuntimeWarning: divide by zero\n"
+        "    return real(*a, **k)\n"
+        "svc.compute_dealer_metrics = noisy\n"
+        "from cli.main import app\n"
+        "sys.exit(app(sys.argv[1:]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "always", "-c", script, "dealer-metrics", "--db-url", f"sqlite:///{copy}",
+         "--date", "2026-11-20", "--log-format", "json"],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "always"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("{") for line in lines), lines[:5]
+    warnings = [json.loads(line) for line in lines if "divide by zero" in line]
+    assert warnings and warnings[0]["level"] == "warning"
