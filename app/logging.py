@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -53,7 +53,7 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def redact_secrets(_logger: Any, _method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_logger: Any, _method_name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     """The last step before rendering: mask database passwords in every string of the event."""
     return {key: _redacted(value) for key, value in event_dict.items()}
 

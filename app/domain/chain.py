@@ -36,6 +36,7 @@ class OptionChain:
     delta: FloatArray
     gamma: FloatArray
     unreadable: BoolArray
+    expired: BoolArray  # SPEC §3: settled before the snapshot
 
     def __len__(self) -> int:
         return int(self.strike.shape[0])
@@ -94,6 +95,7 @@ class OptionChain:
             delta=col(delta, np.nan)[order],
             gamma=col(gamma, np.nan)[order],
             unreadable=(np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool))[order],
+            expired=(dte < 0)[order],
         )
 
     @classmethod

@@ -14,6 +14,11 @@ _DOC = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 Status = Literal["FULL", "LIMITED", "INVALID"]
 Confidence = Literal["high", "medium", "low", "invalid"]
 SignConvention = Literal["kapman", "industry"]
+DealerProcessingStatus = Literal["SUCCESS", "NO_OPTIONS", "MISSING_SPOT", "NO_ELIGIBLE_OPTIONS", "ERROR"]
+Position = Literal["long_gamma", "short_gamma", "neutral", "unknown"]
+SpotSource = Literal["ohlcv_close", "override"]
+VolProcessingStatus = Literal["SUCCESS", "PARTIAL", "NO_OPTIONS", "ERROR"]
+VolConfidence = Literal["high", "medium", "low"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +39,24 @@ class SnapshotContext:
 
 
 class DealerParams(BaseModel):
-    """Thresholds of SPEC §5 (defaults are the contract's)."""
+    """Thresholds of SPEC §5 (defaults are the contract's). The CLI's flags are generated from these fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    max_dte_days: int = Field(90, ge=0)
-    min_open_interest: int = Field(100, ge=0)
-    min_volume: int = Field(1, ge=0)
-    max_spread_pct: float = Field(10.0, ge=0)
-    walls_top_n: int = Field(3, ge=1)
-    gex_slope_range_pct: float = Field(0.02, gt=0, le=1)
-    max_moneyness: float = Field(0.20, ge=0)
-    neutral_gex_threshold: float = Field(1_000_000.0, ge=0)
-    sign_convention: SignConvention = "kapman"
-    stale_after_days: int = Field(3, ge=0)
+    max_dte_days: int = Field(90, ge=0, description="Drop contracts expiring later than this many days.")
+    min_open_interest: int = Field(100, ge=0, description="Minimum open interest.")
+    min_volume: int = Field(1, ge=0, description="Minimum volume (null counts as 0).")
+    max_spread_pct: float = Field(10.0, ge=0, description="Maximum (ask-bid)/mid in percent.")
+    walls_top_n: int = Field(3, ge=1, description="Walls kept per option type.")
+    gex_slope_range_pct: float = Field(
+        0.02, gt=0, le=1, description="Half-width of the slope window as a fraction of spot (0.02 = 2%)."
+    )
+    max_moneyness: float = Field(0.20, ge=0, description="Walls only within |K-S|/S of this.")
+    neutral_gex_threshold: float = Field(1_000_000.0, ge=0, description="|net GEX| below this is neutral.")
+    sign_convention: SignConvention = Field(
+        "kapman", description="kapman: calls -1, puts +1; industry: calls +1, puts -1."
+    )
+    stale_after_days: int = Field(3, ge=0, description="Options snapshots older than this get the stale diagnostic.")
 
 
 class Wall(BaseModel):
@@ -104,12 +113,12 @@ class DealerMetrics(BaseModel):
 
     status: Status
     status_reason: str
-    processing_status: Literal["SUCCESS", "NO_OPTIONS", "MISSING_SPOT", "NO_ELIGIBLE_OPTIONS", "ERROR"]
+    processing_status: DealerProcessingStatus
     failure_reason: str | None
     confidence: Confidence
-    position: Literal["long_gamma", "short_gamma", "neutral", "unknown"]
+    position: Position
     spot_price: float | None
-    spot_price_source: Literal["ohlcv_close", "override"] | None
+    spot_price_source: SpotSource | None
     options_snapshot_time: str | None
     eligible_options_count: int
     total_options_count: int
@@ -129,11 +138,13 @@ class DealerMetrics(BaseModel):
 
 
 class VolatilityParams(BaseModel):
+    """Parameters of SPEC §6 (defaults are the contract's). The CLI's flags are generated from these fields."""
+
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    lookback: int = Field(252, ge=1)
-    min_history: int = Field(20, ge=1)
-    stale_after_days: int = Field(3, ge=0)
+    lookback: int = Field(252, ge=1, description="Rows of IV history used for rank and percentile.")
+    min_history: int = Field(20, ge=1, description="History points needed before IV rank is given.")
+    stale_after_days: int = Field(3, ge=0, description="Options snapshots older than this get the stale diagnostic.")
 
     @model_validator(mode="after")
     def _history_fits_lookback(self) -> VolatilityParams:
@@ -208,8 +219,8 @@ class VolatilityMetrics(BaseModel):
     model_config = _DOC
 
     status: Status
-    processing_status: Literal["SUCCESS", "PARTIAL", "NO_OPTIONS", "ERROR"]
-    confidence: Literal["high", "medium", "low"]
+    processing_status: VolProcessingStatus
+    confidence: VolConfidence
     options_snapshot_time: str | None
     metrics: VolMetricValues
     diagnostics: list[str]

@@ -10,8 +10,10 @@ class NonFiniteResultError(ValueError):
 
 
 def round_or_none(value: float | None, digits: int) -> float | None:
-    if value is None:
-        return None
+    return None if value is None else round_to(value, digits)
+
+
+def round_to(value: float, digits: int) -> float:
     value = float(value)
     if not math.isfinite(value):
         raise NonFiniteResultError(f"non-finite metric value {value!r}")

@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,14 +22,11 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Boolean, Date, Table, Uuid
 from sqlalchemy.orm import Session
 
-from app.repositories.orm import Ohlcv, OptionContract, Ticker, Watchlist
-from app.repositories.types import UTCDateTime
+from app.repositories.orm import Base
+from app.repositories.types import UTCDateTime, driver_connection
 
 TABLES: dict[str, Table] = {
-    "tickers": Ticker.__table__,
-    "watchlists": Watchlist.__table__,
-    "ohlcv": Ohlcv.__table__,
-    "options_chains": OptionContract.__table__,
+    name: Base.metadata.tables[name] for name in ("tickers", "watchlists", "ohlcv", "options_chains")
 }
 
 # SQLAlchemy's SQLite DateTime text format; stored values must compare as strings in time order.
@@ -96,7 +93,7 @@ def _adapt_sqlite(column_type: Any, values: list[Any]) -> list[Any]:
 
 
 def bulk_insert_ignore(
-    session: Session, table_name: str, columns: dict[str, Column], *, known_new: bool = False
+    session: Session, table_name: str, columns: Mapping[str, Column], *, known_new: bool = False
 ) -> int:
     """Insert rows given as {column: values or one constant}; rows hitting a unique key are skipped.
 
@@ -115,7 +112,7 @@ def bulk_insert_ignore(
         return _copy_insert_pg(session, table, names, [columns[c] for c in names], n, known_new)
     data = [_as_list(columns[c], n) for c in names]
     data = [_adapt_sqlite(table.c[c].type, values) for c, values in zip(names, data, strict=True)]
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     placeholders = ", ".join("?" for _ in names)
     before = raw.total_changes
     raw.executemany(
@@ -146,7 +143,7 @@ def _copy_csv(cursor, target: str, column_list: str, columns: list[Column], n: i
 def _copy_insert_pg(
     session: Session, table: Table, names: list[str], columns: list[Column], n: int, known_new: bool
 ) -> int:
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     column_list = ", ".join(names)
     with raw.cursor() as cursor:
         if known_new:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.chain import OptionChain
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
+from app.repositories.types import driver_connection
 
 # Every value arrives as float8 (NaN for missing; volume and OI 0 for missing).
 _PG_EXPRESSIONS = {
@@ -185,7 +186,7 @@ class MarketDataRepository:
         return _split_chains(ids, index, values, fields)
 
     def _fetch_chain_columns_pg(self, ids, times, as_of, fields):
-        raw = self._session.connection().connection.driver_connection
+        raw = driver_connection(self._session)
         buffer = bytearray()
         with (
             raw.cursor() as cursor,

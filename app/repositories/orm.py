@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -58,7 +58,7 @@ class Watchlist(Base):
     __table_args__ = (UniqueConstraint("watchlist_id", "symbol", name="uq_watchlists_watchlist_id_symbol"),)
     # The KapMan table has no primary key, only unique (watchlist_id, symbol): that pair is the ORM
     # identity (mapper-level), so the table this metadata describes is the migrated one.
-    __mapper_args__: ClassVar[dict[str, Any]] = {"primary_key": ["watchlist_id", "symbol"]}
+    __mapper_args__ = {"primary_key": ["watchlist_id", "symbol"]}  # noqa: RUF012 (SQLAlchemy's declarative hook)
 
     watchlist_id: Mapped[str] = mapped_column(String(255), nullable=False)
     symbol: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -98,7 +98,7 @@ class OptionContract(Base):
         CheckConstraint("option_type IN ('C', 'P')", name="option_type"),
     )
     # KapMan's table has no primary key; the unique contract key serves as the ORM identity.
-    __mapper_args__: ClassVar[dict[str, Any]] = {
+    __mapper_args__ = {  # noqa: RUF012 (SQLAlchemy's declarative hook)
         "primary_key": ["time", "ticker_id", "expiration_date", "strike_price", "option_type"]
     }
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Float, bindparam, case, cast, func, select, true
+from sqlalchemy import CompoundSelect, Float, Select, bindparam, case, cast, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -147,7 +147,7 @@ class SnapshotRepository:
             .subquery()
         )
         earlier = select(inner.c.ticker_id, inner.c.time).where(inner.c.rn <= limit)
-        keys = earlier
+        keys: Select[Any] | CompoundSelect[Any] = earlier
         if through is not None:
             inside = select(DailySnapshot.ticker_id, DailySnapshot.time).where(
                 DailySnapshot.ticker_id.in_(ticker_ids),

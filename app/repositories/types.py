@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, Numeric, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -31,6 +32,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def driver_connection(session: Session) -> Any:
+    """The DB-API connection under a session (psycopg's or sqlite3's), for COPY and executemany."""
+    connection = session.connection().connection.driver_connection
+    if connection is None:
+        raise RuntimeError("the session has no open database connection")
+    return connection
 
 
 def json_column_type() -> Any:

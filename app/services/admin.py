@@ -6,7 +6,6 @@ import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import migrations
 from app.config import redact
 from app.repositories.faults import describe
 from app.repositories.schema import existing_mapped_tables, schema_differences
@@ -22,6 +21,8 @@ def upgrade_database(engine: Engine) -> int:
     baseline is stamped, not run. When they differ, nothing is changed and every
     difference is listed.
     """
+    from app import migrations  # Alembic is only needed here; other commands start without it
+
     masked = engine.url.render_as_string(hide_password=True)
     try:
         before = migrations.current_revision(engine)

@@ -10,11 +10,10 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import MODEL_VERSION
 from app.domain.models import DealerParams, VolatilityParams
 from app.services import dealer_metrics, volatility_metrics
 from app.services.batch import BatchOptions
-from app.services.engine import BatchRunner
+from app.services.engine import run_jobs
 from app.services.interrupts import StopRequest
 from app.services.summary import BatchSummary
 
@@ -53,16 +52,7 @@ def run_daily(
         volatility_metrics.volatility_job(volatility_params or VolatilityParams()),
         dealer_metrics.dealer_job(dealer_params or DealerParams(), spot_override),
     ]
-    run = BatchRunner(
-        JOB_NAME,
-        jobs,
-        session_factory,
-        options or BatchOptions(),
-        model_version=MODEL_VERSION,
-        sleep=sleep,
-        progress=progress,
-        stop=stop,
-    ).run()
+    run = run_jobs(JOB_NAME, jobs, session_factory, options, sleep=sleep, progress=progress, stop=stop)
     volatility = run.summaries[volatility_metrics.JOB_NAME]
     dealer = run.summaries[dealer_metrics.JOB_NAME]
     summary = DailySummary(

@@ -9,12 +9,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import MODEL_VERSION
 from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
-from app.domain.models import DealerMetrics, DealerParams, VolatilityMetrics
+from app.domain.models import DealerMetrics, DealerParams, SpotSource, VolatilityMetrics
 from app.repositories.snapshots import DEALER_COLUMN
 from app.services.batch import BatchOptions
-from app.services.engine import BatchRunner
+from app.services.engine import run_jobs
 from app.services.interrupts import StopRequest
 from app.services.jobs import DocumentJob, TickerDay
 from app.services.summary import BatchSummary, Outcome
@@ -82,10 +81,10 @@ def _iv_rank(day: TickerDay, earlier: Mapping[str, BaseModel]) -> float | None:
 
 def dealer_job(params: DealerParams, spot_override: float | None = None) -> DocumentJob:
     def compute(day: TickerDay, earlier: Mapping[str, BaseModel]) -> DealerMetrics:
+        spot: float | None = day.spot
+        source: SpotSource = "ohlcv_close"
         if spot_override is not None:
             spot, source = spot_override, "override"
-        else:
-            spot, source = day.spot, "ohlcv_close"
         return compute_dealer_metrics(
             day.chain, spot, params, day.context, spot_source=source, iv_rank=_iv_rank(day, earlier)
         )
@@ -118,14 +117,5 @@ def run_dealer_metrics(
 ) -> BatchSummary:
     """Compute and upsert dealer metrics; returns the batch summary (exit_code 0, 1 or 130/143)."""
     job = dealer_job(params or DealerParams(), spot_override)
-    runner = BatchRunner(
-        JOB_NAME,
-        [job],
-        session_factory,
-        options or BatchOptions(),
-        model_version=MODEL_VERSION,
-        sleep=sleep,
-        progress=progress,
-        stop=stop,
-    )
-    return runner.run().summaries[JOB_NAME]
+    run = run_jobs(JOB_NAME, [job], session_factory, options, sleep=sleep, progress=progress, stop=stop)
+    return run.summaries[JOB_NAME]

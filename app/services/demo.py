@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import engine_of
@@ -13,11 +14,20 @@ from app.services.admin import upgrade_database
 from app.services.batch import BatchOptions
 from app.services.daily import DailySummary, run_daily
 from app.services.dates import DateSelection
-from app.services.report import build_report, write_report
 from app.services.sample_data import DEFAULT_WATCHLIST, run_sample_data
 from app.services.show import ShowRow, ShowTable, build_show_table
 
 log = structlog.get_logger()
+
+
+class DemoSpec(BaseModel):
+    """What `kapman demo` builds (the CLI's flags are generated from these fields)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tickers: int = Field(12, ge=5, le=500, description="Sample tickers (3 are edge cases).")
+    days: int = Field(30, ge=2, le=500, description="Sample sessions (IV rank needs 21+).")
+    out: Path = Field(Path("kapman-report"), description="Directory for the chart files.")
 
 
 @dataclass
@@ -32,9 +42,9 @@ class DemoResult:
 def pick_interesting(rows: list[ShowRow], count: int = 2) -> list[str]:
     """The usable ticker with the largest |net GEX|, then the one with the highest IV rank (else the next GEX)."""
     usable = [r for r in rows if r.dealer_status in ("FULL", "LIMITED") and r.gex_net is not None]
-    by_gex = sorted(usable, key=lambda r: (-abs(r.gex_net), r.symbol))
+    by_gex = sorted(usable, key=lambda r: (-abs(r.gex_net or 0.0), r.symbol))
     chosen = [by_gex[0].symbol] if by_gex else []
-    by_rank = sorted((r for r in usable if r.iv_rank is not None), key=lambda r: (-r.iv_rank, r.symbol))
+    by_rank = sorted((r for r in usable if r.iv_rank is not None), key=lambda r: (-(r.iv_rank or 0.0), r.symbol))
     for row in by_rank + by_gex:
         if len(chosen) >= count:
             break
@@ -45,14 +55,15 @@ def pick_interesting(rows: list[ShowRow], count: int = 2) -> list[str]:
 
 def run_demo(
     session_factory: sessionmaker[Session],
+    spec: DemoSpec | None = None,
     *,
-    tickers: int = 12,
-    days: int = 30,
-    out_dir: Path = Path("kapman-report"),
     image_format: str = "png",
     progress=None,
+    stop=None,
 ) -> DemoResult:
     """Safe on an existing database: the sample rows are idempotent and only the sample watchlist is processed."""
+    spec = spec or DemoSpec()
+    tickers, days, out_dir = spec.tickers, spec.days, spec.out
     if upgrade_database(engine_of(session_factory)) != 0:
         return DemoResult(exit_code=1)
     sample = run_sample_data(session_factory, tickers=tickers, days=days)
@@ -61,9 +72,11 @@ def run_demo(
         watchlist=DEFAULT_WATCHLIST,
         heartbeat=max(50, tickers * 5),
     )
-    daily = run_daily(session_factory, options, progress=progress)
+    daily = run_daily(session_factory, options, progress=progress, stop=stop)
     if daily.exit_code != 0:
         return DemoResult(exit_code=daily.exit_code, daily=daily)
+    from app.services.report import build_report, write_report  # matplotlib: only when charts are drawn
+
     table = build_show_table(session_factory, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST)
     symbols = pick_interesting(table.rows)
     files: list[Path] = []

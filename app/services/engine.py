@@ -24,6 +24,7 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import MODEL_VERSION
 from app.config import redact
 from app.domain.models import SnapshotContext
 from app.logging import use_standard_logging_unless_configured
@@ -340,11 +341,14 @@ class BatchRunner:
     def _settle(self, work: _TickerDayWork, result: WriteResult | None, run: BatchRun, state: _Progress) -> None:
         """Count, log and remember one ticker-day once its write is known (result None: nothing was written)."""
         symbol, date = work.ref.symbol, work.target.day.isoformat()
-        not_written = result is not None and not result.written
-        fatal = result.failure if not_written and result.failure and _stops_batch(result.failure.fault) else None
+        failed_write = result if result is not None and not result.written else None
+        not_written = failed_write is not None
+        fatal = None
+        if failed_write is not None and failed_write.failure is not None and _stops_batch(failed_write.failure.fault):
+            fatal = failed_write.failure
         with structlog.contextvars.bound_contextvars(symbol=symbol, date=date):
-            if not_written:
-                log.warning("ticker_write_failed", error=result.reason)
+            if failed_write is not None:
+                log.warning("ticker_write_failed", error=failed_write.reason)
             failed_kinds = []
             for job in self.jobs:
                 summary = run.summaries[job.name]
@@ -464,6 +468,30 @@ class BatchRunner:
             else:
                 log.info("batch_finished", **fields)
         return run
+
+
+def run_jobs(
+    name: str,
+    jobs: Sequence[DocumentJob],
+    session_factory: sessionmaker[Session],
+    options: BatchOptions | None = None,
+    *,
+    sleep: Callable[[float], None] = clock.sleep,
+    progress: Callable[[int, int], None] | None = None,
+    stop: StopRequest | None = None,
+) -> BatchRun:
+    """Run a batch of these jobs (each ticker-day's documents in job order, one transaction)."""
+    runner = BatchRunner(
+        name,
+        jobs,
+        session_factory,
+        options or BatchOptions(),
+        model_version=MODEL_VERSION,
+        sleep=sleep,
+        progress=progress,
+        stop=stop,
+    )
+    return runner.run()
 
 
 def _stops_batch(fault: Fault) -> bool:

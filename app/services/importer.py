@@ -46,8 +46,14 @@ def _text(value: str | None, name: str, *, required: bool = False, max_len: int 
     return value
 
 
+def _required(value: str | None, name: str, *, max_len: int | None = None) -> str:
+    text = _text(value, name, required=True, max_len=max_len)
+    assert text is not None  # _text raises for an empty required value
+    return text
+
+
 def _symbol(value: str | None) -> str:
-    return _text(value, "symbol", required=True, max_len=20).upper()
+    return _required(value, "symbol", max_len=20).upper()
 
 
 def _number(
@@ -94,7 +100,7 @@ def _date(value: str | None, name: str, *, required: bool = True) -> dt.date | N
 
 
 def _timestamp(value: str | None, name: str) -> dt.datetime:
-    text = _text(value, name, required=True)
+    text = _required(value, name)
     if text.endswith(("+00", "-00")) or (len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit()):
         text += ":00"  # PostgreSQL writes offsets as +00
     try:
@@ -136,7 +142,7 @@ def _parse_watchlist(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _parse_ohlcv(row: dict[str, str]) -> dict[str, Any]:
-    values = {"symbol": _symbol(row.get("symbol")), "date": _date(row.get("date"), "date")}
+    values: dict[str, Any] = {"symbol": _symbol(row.get("symbol")), "date": _date(row.get("date"), "date")}
     for name in ("open", "high", "low"):
         values[name] = _number(row.get(name), name, positive=True)
     values["close"] = _number(row.get("close"), "close", required=True, positive=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,10 +13,9 @@ import structlog
 from matplotlib.figure import Figure
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import MODEL_VERSION
-from app.domain.dealer import compute_dealer_metrics, compute_eligibility, compute_gex_profile
-from app.domain.models import DealerParams, SnapshotContext
-from app.domain.volatility import oi_weighted_iv, smile_and_term_structure
+from app.domain.dealer import DealerResult, compute_dealer
+from app.domain.models import DealerParams
+from app.domain.volatility import oi_weighted_iv, usable_iv_contracts
 from app.reporting.charts import (
     GexChartData,
     HistoryChartData,
@@ -29,7 +29,7 @@ from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.services.dates import default_session
-from app.time import age_days, snapshot_time
+from app.time import snapshot_time
 
 log = structlog.get_logger()
 HISTORY_BAND = 252
@@ -59,28 +59,30 @@ def _dealer_params(stored: dict | None) -> DealerParams:
     return DealerParams()
 
 
-def _gex_data(symbol, day, chain, spot, stored, iv_rank, ctx) -> GexChartData:
+def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
+    """The result behind a stored dealer document: its thresholds, its spot override, the same chain."""
     params = _dealer_params(stored)
     if stored and stored.get("spot_price_source") == "override" and stored.get("spot_price"):
         spot = stored["spot_price"]
-    doc = compute_dealer_metrics(chain, spot, params, ctx, iv_rank=iv_rank)
-    if doc.gex_total is None:
-        raise ReportError(f"{symbol} {day}: no GEX profile ({doc.status_reason})")
-    # The same eligible contracts and the same (unrounded) spot as the document's sums.
-    eligible = chain.take(compute_eligibility(chain, params).mask)
-    _, profile = compute_gex_profile(eligible, float(spot), params.sign_convention)
+    return compute_dealer(chain, spot, params, iv_rank=iv_rank)
+
+
+def _gex_data(symbol: str, day: dt.date, result: DealerResult) -> GexChartData:
+    profile = result.profile
+    if profile is None or result.spot is None or not result.gex_total:
+        raise ReportError(f"{symbol} {day}: no GEX profile ({result.reason})")
     return GexChartData(
         symbol=symbol,
         session=day.isoformat(),
-        status=doc.status,
-        sign_convention=params.sign_convention,
+        status=result.status,
+        sign_convention=result.params.sign_convention,
         strikes=profile.strikes,
         call_gex=profile.call_gex,
         put_gex=profile.put_gex,
-        spot=doc.spot_price,
-        gamma_flip=doc.gamma_flip,
-        call_walls=[w.strike for w in doc.call_walls],
-        put_walls=[w.strike for w in doc.put_walls],
+        spot=result.spot,
+        gamma_flip=result.gamma_flip,
+        call_walls=[w.strike for w in result.call_walls],
+        put_walls=[w.strike for w in result.put_walls],
     )
 
 
@@ -96,20 +98,17 @@ def _nearest_expiries(dte: np.ndarray, targets=(30, 90)) -> list[int]:
 
 
 def _vol_data(symbol, day, chain, spot) -> VolChartData:
-    points = smile_and_term_structure(chain)
-    dte = points["dte_days"]
+    usable = usable_iv_contracts(chain)
+    dte, iv, strike = usable.dte_days, usable.implied_volatility, usable.strike
     if dte.size == 0:
         raise ReportError(f"{symbol} {day}: no contract with a usable IV")
     # A smile is drawn from out-of-the-money contracts: puts below spot, calls at or above it.
     otm = np.ones(dte.shape, dtype=bool)
     if spot is not None:
-        otm = points["is_call"] == (points["strike"] >= spot)
-    smiles = [
-        SmileCurve(d, points["strike"][(dte == d) & otm], points["iv"][(dte == d) & otm])
-        for d in _nearest_expiries(dte)
-    ]
+        otm = usable.is_call == (strike >= spot)
+    smiles = [SmileCurve(d, strike[(dte == d) & otm], iv[(dte == d) & otm]) for d in _nearest_expiries(dte)]
     expiries = np.unique(dte)
-    term = np.array([oi_weighted_iv(points["iv"][dte == d], points["open_interest"][dte == d]) for d in expiries])
+    term = np.array([oi_weighted_iv(iv[dte == d], usable.open_interest[dte == d]) for d in expiries])
     return VolChartData(
         symbol=symbol, session=day.isoformat(), spot=spot, smiles=smiles, term_dte=expiries, term_iv=term
     )
@@ -157,22 +156,20 @@ def build_report(session_factory: sessionmaker[Session], symbol: str, day: dt.da
     if chain is None:
         report.skipped["gex"] = report.skipped["volatility"] = f"no options snapshot at or before {day}"
     else:
-        options_time = times[ticker_id]
-        ctx = SnapshotContext(symbol, ticker_id, cutoff, day, MODEL_VERSION, options_time, age_days(day, options_time))
         iv_rank = ((vol_doc or {}).get("metrics") or {}).get("iv_rank")
-        for name, build, draw in (
-            ("gex", lambda: _gex_data(symbol, day, chain, spot, dealer_doc, iv_rank, ctx), gex_profile_figure),
-            ("volatility", lambda: _vol_data(symbol, day, chain, spot), volatility_figure),
-        ):
-            try:
-                report.figures[name] = draw(build())
-            except ReportError as error:
-                report.skipped[name] = str(error)
-    try:
-        report.figures["history"] = history_figure(_history_data(symbol, history_rows))
-    except ReportError as error:
-        report.skipped["history"] = str(error)
+        result = dealer_result(chain, spot, dealer_doc, iv_rank)
+        _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result)))
+        _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot)))
+    _add_figure(report, "history", lambda: history_figure(_history_data(symbol, history_rows)))
     return report
+
+
+def _add_figure(report: Report, name: str, draw: Callable[[], Figure]) -> None:
+    """Draw one chart; a chart without data is listed in `skipped` with the reason."""
+    try:
+        report.figures[name] = draw()
+    except ReportError as error:
+        report.skipped[name] = str(error)
 
 
 def write_report(report: Report, out_dir: Path, image_format: str = "png") -> list[Path]:

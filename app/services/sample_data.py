@@ -12,10 +12,11 @@ import time as clock
 import uuid
 from dataclasses import dataclass
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import structlog
-from scipy.stats import norm
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.repositories.bulk import bulk_insert_ignore
@@ -35,6 +36,18 @@ GHOST_SYMBOL = "GHOST"
 EDGE_SYMBOLS = (NO_OPTIONS_SYMBOL, THIN_CHAIN_SYMBOL, GAP_SYMBOL)
 RISK_FREE_RATE = 0.04
 _LETTERS = np.array(list("ABCDEFGHIJKLMNOPRSTUVWXYZ"))
+
+
+class SampleMarket(BaseModel):
+    """What `kapman sample-data` writes (the CLI's flags are generated from these fields)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tickers: int = Field(20, ge=1, le=2000, description="Tickers (3 of them edge cases when >= 5).")
+    days: int = Field(20, ge=1, le=2000, description="Sessions, ending at --end-date.")
+    seed: int = Field(7, description="Random seed; same seed, same rows.")
+    end_date: dt.date = Field(DEFAULT_END_DATE, description="Last session of the sample market (YYYY-MM-DD).")
+    watchlist: str = Field(DEFAULT_WATCHLIST, description="watchlist_id to fill.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,8 @@ def _strike_step(spot: float) -> float:
 
 
 def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: int, thin: bool) -> dict:
+    from scipy.special import ndtr  # the normal CDF; imported here so the CLI starts without scipy
+
     rng = np.random.default_rng((spec.seed, day_index))
     step = _strike_step(spot)
     if thin:
@@ -144,18 +159,18 @@ def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: 
     d1 = (np.log(spot / k) + (RISK_FREE_RATE + iv**2 / 2) * years) / (iv * sqrt_t)
     d2 = d1 - iv * sqrt_t
     discount = np.exp(-RISK_FREE_RATE * years)
-    call_px = spot * norm.cdf(d1) - k * discount * norm.cdf(d2)
-    put_px = k * discount * norm.cdf(-d2) - spot * norm.cdf(-d1)
+    call_px = spot * ndtr(d1) - k * discount * ndtr(d2)
+    put_px = k * discount * ndtr(-d2) - spot * ndtr(-d1)
     price = np.where(is_call, call_px, put_px)
-    delta = np.where(is_call, norm.cdf(d1), norm.cdf(d1) - 1)
-    gamma = norm.pdf(d1) / (spot * iv * sqrt_t)
-    vega = spot * norm.pdf(d1) * sqrt_t / 100
-    theta_common = -spot * norm.pdf(d1) * iv / (2 * sqrt_t)
+    delta = np.where(is_call, ndtr(d1), ndtr(d1) - 1)
+    gamma = _normal_pdf(d1) / (spot * iv * sqrt_t)
+    vega = spot * _normal_pdf(d1) * sqrt_t / 100
+    theta_common = -spot * _normal_pdf(d1) * iv / (2 * sqrt_t)
     theta = (
         np.where(
             is_call,
-            theta_common - RISK_FREE_RATE * k * discount * norm.cdf(d2),
-            theta_common + RISK_FREE_RATE * k * discount * norm.cdf(-d2),
+            theta_common - RISK_FREE_RATE * k * discount * ndtr(d2),
+            theta_common + RISK_FREE_RATE * k * discount * ndtr(-d2),
         )
         / 365
     )
@@ -193,20 +208,27 @@ def _chain_columns(spec: _TickerSpec, session: dt.date, spot: float, day_index: 
     return columns
 
 
+def _normal_pdf(x: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+
+
 def chain_time(session: dt.date) -> dt.datetime:
     return dt.datetime.combine(session, CHAIN_TIME_OF_DAY, tzinfo=NEW_YORK).astimezone(dt.UTC)
 
 
 def run_sample_data(
-    session_factory: sessionmaker[Session],
-    *,
-    tickers: int = 20,
-    days: int = 20,
-    seed: int = 7,
-    end_date: dt.date = DEFAULT_END_DATE,
-    watchlist: str = DEFAULT_WATCHLIST,
+    session_factory: sessionmaker[Session], market: SampleMarket | None = None, **fields: object
 ) -> SampleSummary:
-    """Write the synthetic market; rows already present are left as they are (idempotent)."""
+    """Write the synthetic market (`market`, or one built from keyword fields); rows already
+    present are left as they are (idempotent)."""
+    market = market or SampleMarket.model_validate(fields)
+    tickers, days, seed, end_date, watchlist = (
+        market.tickers,
+        market.days,
+        market.seed,
+        market.end_date,
+        market.watchlist,
+    )
     started = clock.perf_counter()
     sessions = previous_sessions(end_date, days)
     specs = _specs(tickers, seed)
@@ -275,7 +297,7 @@ def run_sample_data(
                     "volume": [int(1_000_000 + 10_000 * b[3]) for _, b in bars],
                 },
             )
-            merged: dict[str, list | np.ndarray] = {
+            merged: dict[str, Any] = {
                 "ticker_id": [spec.ticker_id for spec, columns in chains for _ in range(len(columns["strike_price"]))],
                 "time": chain_time(session_day),
             }

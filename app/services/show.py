@@ -66,8 +66,9 @@ def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
         row.put_call_oi = metrics.get("put_call_ratio_oi")
         row.term_structure = metrics.get("iv_term_structure")
         row.vol_status = vol.get("status")
-        if vol.get("processing_status") in ("NO_OPTIONS", "ERROR"):
-            notes.append(f"vol: {vol.get('processing_status').lower()}")
+        processing = vol.get("processing_status")
+        if processing in ("NO_OPTIONS", "ERROR"):
+            notes.append(f"vol: {str(processing).lower()}")
     else:
         notes.append("no volatility document")
     row.note = "; ".join(notes) or None

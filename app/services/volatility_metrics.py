@@ -9,12 +9,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import MODEL_VERSION
 from app.domain.models import VolatilityMetrics, VolatilityParams, VolCounts
 from app.domain.volatility import CORE_METRICS, compute_volatility_metrics, error_volatility_metrics
 from app.repositories.snapshots import VOLATILITY_COLUMN
 from app.services.batch import BatchOptions
-from app.services.engine import BatchRunner
+from app.services.engine import run_jobs
 from app.services.interrupts import StopRequest
 from app.services.jobs import DocumentJob, HistoryPoint, TickerDay
 from app.services.summary import BatchSummary, Outcome
@@ -110,14 +109,5 @@ def run_volatility_metrics(
 ) -> BatchSummary:
     """Compute and upsert volatility metrics; returns the batch summary (exit_code 0, 1 or 130/143)."""
     job = volatility_job(params or VolatilityParams())
-    runner = BatchRunner(
-        JOB_NAME,
-        [job],
-        session_factory,
-        options or BatchOptions(),
-        model_version=MODEL_VERSION,
-        sleep=sleep,
-        progress=progress,
-        stop=stop,
-    )
-    return runner.run().summaries[JOB_NAME]
+    run = run_jobs(JOB_NAME, [job], session_factory, options, sleep=sleep, progress=progress, stop=stop)
+    return run.summaries[JOB_NAME]

@@ -1,0 +1,121 @@
+"""`dealer_document`: a DealerResult written as the dealer_metrics_json document (SPEC §5.4)."""
+
+from __future__ import annotations
+
+from app.domain.chain import OptionChain
+from app.domain.dealer.exposure import WallLevel
+from app.domain.dealer.result import DealerResult, compute_dealer
+from app.domain.envelope import envelope_fields, staleness_diagnostics
+from app.domain.models import (
+    DealerFilterStats,
+    DealerMetadata,
+    DealerMetrics,
+    DealerParams,
+    SnapshotContext,
+    SpotSource,
+    Wall,
+    iso_utc,
+)
+from app.domain.rounding import round_or_none, round_to
+
+
+def _wall(level: WallLevel) -> Wall:
+    return Wall(
+        strike=round_to(level.strike, 4),
+        open_interest=round(level.open_interest),
+        gex=round_to(level.gex, 2),
+        contracts=level.contracts,
+        distance_from_spot=round_to(level.distance_from_spot, 4),
+        moneyness=round_to(level.moneyness, 6),
+    )
+
+
+def _metadata(result: DealerResult, context: SnapshotContext, diagnostics: list[str]) -> DealerMetadata:
+    envelope = envelope_fields(context, result.params)
+    eligibility = result.eligibility
+    return DealerMetadata(
+        symbol=envelope["symbol"],
+        ticker_id=envelope["ticker_id"],
+        snapshot_time=envelope["snapshot_time"],
+        snapshot_date=envelope["snapshot_date"],
+        model_version=envelope["model_version"],
+        sign_convention=result.params.sign_convention,
+        params=envelope["params"],
+        overrides=envelope["overrides"],
+        filter_stats=DealerFilterStats(
+            **(eligibility.counts if eligibility else {}),
+            negative_gamma_inputs=eligibility.negative_gamma_inputs if eligibility else 0,
+            spread_rule_not_applied=eligibility.spread_rule_not_applied if eligibility else 0,
+        ),
+        pricing_available=eligibility.pricing_available if eligibility else False,
+        options_snapshot_age_days=envelope["options_snapshot_age_days"],
+        strikes_count=result.strikes_count,
+        total_open_interest=round(result.total_open_interest),
+        dgpi_iv_rank=result.iv_rank,
+        diagnostics=diagnostics,
+    )
+
+
+def dealer_document(
+    result: DealerResult,
+    context: SnapshotContext,
+    *,
+    spot_source: SpotSource = "ohlcv_close",
+    failure_reason: str | None = None,
+) -> DealerMetrics:
+    """The document of a result: every key present, figures rounded as §5 writes them.
+
+    A `failure_reason` makes it the ERROR document of a ticker-day that could not be computed.
+    """
+    diagnostics = list(result.diagnostics)
+    if failure_reason is None:
+        diagnostics = staleness_diagnostics(context, result.params.stale_after_days) + diagnostics
+    spot = round_or_none(result.spot, 4)
+    call_walls = [_wall(w) for w in result.call_walls]
+    put_walls = [_wall(w) for w in result.put_walls]
+    return DealerMetrics(
+        status=result.status,
+        status_reason=result.reason,
+        processing_status=result.processing_status,
+        failure_reason=failure_reason,
+        confidence=result.confidence,
+        position=result.position,
+        spot_price=spot,
+        spot_price_source=spot_source if spot is not None else None,
+        options_snapshot_time=iso_utc(context.options_snapshot_time),
+        eligible_options_count=result.eligible_count,
+        total_options_count=result.chain_size,
+        gex_total=round_or_none(result.gex_total, 2),
+        gex_net=round_or_none(result.gex_net, 2),
+        gamma_flip=round_or_none(result.gamma_flip, 2),
+        gex_slope=result.gex_slope,
+        dgpi=round_or_none(result.dgpi, 2),
+        call_walls=call_walls,
+        put_walls=put_walls,
+        primary_call_wall=call_walls[0] if call_walls else None,
+        primary_put_wall=put_walls[0] if put_walls else None,
+        metadata=_metadata(result, context, diagnostics),
+    )
+
+
+def compute_dealer_metrics(
+    chain: OptionChain | None,
+    spot: float | None,
+    params: DealerParams,
+    ctx: SnapshotContext,
+    *,
+    spot_source: SpotSource = "ohlcv_close",
+    iv_rank: float | None = None,
+) -> DealerMetrics:
+    """Dealer metrics document for one ticker-day: `compute_dealer`, then `dealer_document`."""
+    return dealer_document(compute_dealer(chain, spot, params, iv_rank=iv_rank), ctx, spot_source=spot_source)
+
+
+def error_dealer_metrics(
+    ctx: SnapshotContext, params: DealerParams, failure_reason: str, chain_size: int = 0
+) -> DealerMetrics:
+    """The document of a ticker-day whose computation or loading failed."""
+    failed = DealerResult(
+        params, "ERROR", "computation_error", chain_size, None, None, diagnostics=("computation_error",)
+    )
+    return dealer_document(failed, ctx, failure_reason=failure_reason)

@@ -1,0 +1,186 @@
+"""SPEC §5.2: gamma exposure and the figures derived from it, one function per formula.
+
+GEX is in dollars per 1% move of spot. Under the `kapman` convention calls
+count −1 and puts +1 (dealers short calls, long puts); `industry` flips both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain
+from app.domain.models import Confidence, Position, Status
+
+DGPI_SLOPE_WEIGHT = 0.01
+DGPI_SLOPE_CLAMP = 0.3
+DGPI_LIMIT = 100.0
+FULL_MIN_ELIGIBLE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeProfile:
+    """Strike-level GEX of the eligible contracts (what a GEX chart draws), strikes ascending."""
+
+    strikes: FloatArray
+    call_gex: FloatArray
+    put_gex: FloatArray
+
+    @property
+    def net_gex(self) -> FloatArray:
+        return self.call_gex + self.put_gex
+
+
+@dataclass(frozen=True, slots=True)
+class WallLevel:
+    """One strike of one option type, aggregated over expirations (unrounded)."""
+
+    strike: float
+    open_interest: float
+    gex: float
+    contracts: int
+    distance_from_spot: float  # K − S
+    moneyness: float  # |K − S| / S
+
+
+def contract_sign(is_call: BoolArray, convention: str) -> FloatArray:
+    """§5.2 sign convention: kapman calls −1, puts +1; industry the opposite."""
+    call_sign = -1.0 if convention == "kapman" else 1.0
+    return np.where(is_call, call_sign, -call_sign)
+
+
+def compute_contract_gex(chain: OptionChain, spot: float, convention: str) -> FloatArray:
+    """§5.2 contract GEX, dollars per 1% move: sign · |gamma| · OI · S² · 0.01 · 100."""
+    return (
+        contract_sign(chain.is_call, convention)
+        * np.abs(chain.gamma)
+        * chain.open_interest
+        * spot
+        * spot
+        * 0.01
+        * CONTRACT_MULTIPLIER
+    )
+
+
+def compute_strike_profile(chain: OptionChain, gex: FloatArray) -> StrikeProfile:
+    """§5.2 strike GEX: contract GEX summed per strike (all expirations), split by type."""
+    strikes, inverse = np.unique(chain.strike, return_inverse=True)
+    size = strikes.shape[0]
+    # bincount with weights returns float64; the cast only tells the type checker so.
+    call_gex = np.bincount(inverse, weights=np.where(chain.is_call, gex, 0.0), minlength=size).astype(np.float64)
+    put_gex = np.bincount(inverse, weights=np.where(chain.is_call, 0.0, gex), minlength=size).astype(np.float64)
+    return StrikeProfile(strikes=strikes, call_gex=call_gex, put_gex=put_gex)
+
+
+def compute_gex_profile(eligible: OptionChain, spot: float, convention: str) -> tuple[FloatArray, StrikeProfile]:
+    """Contract GEX of the eligible contracts and its strike profile: the document's sums and a chart's bars."""
+    gex = compute_contract_gex(eligible, spot, convention)
+    return gex, compute_strike_profile(eligible, gex)
+
+
+def compute_gamma_flip(strikes: FloatArray, strike_gex: FloatArray) -> float | None:
+    """§5.2 gamma flip (price units): where the running sum of strike GEX, strikes ascending,
+    first crosses zero, linearly interpolated between the two strikes; None without a crossing."""
+    if strikes.shape[0] < 2:
+        return None
+    running = np.cumsum(strike_gex)
+    before, after = running[:-1], running[1:]
+    crossing = ((before < 0) & (after >= 0)) | ((before > 0) & (after <= 0))
+    hits = np.flatnonzero(crossing)
+    if hits.size == 0:
+        return None
+    k = int(hits[0]) + 1
+    c_prev, c_k = running[k - 1], running[k]
+    return float(strikes[k - 1] + abs(c_prev) / abs(c_k - c_prev) * (strikes[k] - strikes[k - 1]))
+
+
+def compute_walls(
+    strike: FloatArray,
+    open_interest: FloatArray,
+    gex: FloatArray,
+    spot: float,
+    max_moneyness: float,
+    top_n: int,
+) -> list[WallLevel]:
+    """§5.2 walls of one option type: strikes within max moneyness of spot, aggregated over
+    expirations, ranked by open interest desc, then |K − S| asc, then strike asc; the top N."""
+    near = np.abs(strike - spot) / spot <= max_moneyness
+    if not np.any(near):
+        return []
+    strikes, inverse = np.unique(strike[near], return_inverse=True)
+    size = strikes.shape[0]
+    oi = np.bincount(inverse, weights=open_interest[near], minlength=size)
+    wall_gex = np.bincount(inverse, weights=gex[near], minlength=size)
+    contracts = np.bincount(inverse, minlength=size)
+    distance = np.abs(strikes - spot)
+    order = np.lexsort((strikes, distance, -oi))[:top_n]
+    return [
+        WallLevel(
+            strike=float(strikes[i]),
+            open_interest=float(oi[i]),
+            gex=float(wall_gex[i]),
+            contracts=int(contracts[i]),
+            distance_from_spot=float(strikes[i] - spot),
+            moneyness=float(distance[i] / spot),
+        )
+        for i in order
+    ]
+
+
+def compute_gex_slope(strikes: FloatArray, strike_gex: FloatArray, spot: float, range_pct: float) -> float | None:
+    """§5.2 GEX slope, dollars per 1% move per unit of price: (GEX of S ≤ K ≤ S(1+r) − GEX of
+    S(1−r) ≤ K < S) / (2 r S); None when no strike lies in the window."""
+    half_width = range_pct * spot
+    lower_band = (strikes >= spot - half_width) & (strikes < spot)
+    upper_band = (strikes >= spot) & (strikes <= spot + half_width)
+    if not np.any(lower_band | upper_band):
+        return None
+    upper = float(strike_gex[upper_band].sum())
+    lower = float(strike_gex[lower_band].sum())
+    return (upper - lower) / (2.0 * half_width)
+
+
+def compute_dgpi(gex_net: float, gex_slope_written: float | None, iv_rank: float | None) -> float:
+    """§5.2 dealer gamma pressure index in [−100, 100]: sign · log10(|net GEX| + 1) · 10, tilted by
+    the slope (as written, 4 dp) and scaled by the IV rank (0–100) when known."""
+    base = 0.0 if gex_net == 0 else math.copysign(math.log10(abs(gex_net) + 1.0) * 10.0, gex_net)
+    if gex_slope_written:
+        base *= 1.0 + min(max(gex_slope_written * DGPI_SLOPE_WEIGHT, -DGPI_SLOPE_CLAMP), DGPI_SLOPE_CLAMP)
+    if iv_rank is not None:
+        base *= 0.7 + iv_rank / 333.0
+    return min(max(base, -DGPI_LIMIT), DGPI_LIMIT)
+
+
+def classify_position(gex_net: float | None, neutral_threshold: float) -> Position:
+    """§5.2 dealer position from net GEX (dollars): neutral below the threshold in magnitude."""
+    if gex_net is None:
+        return "unknown"
+    if abs(gex_net) < neutral_threshold:
+        return "neutral"
+    return "long_gamma" if gex_net > 0 else "short_gamma"
+
+
+def classify_confidence(eligible_count: int, total_open_interest: float) -> Confidence:
+    """§5.2 confidence from the number of eligible contracts and their total open interest."""
+    if eligible_count < 5:
+        return "invalid"
+    if eligible_count >= 10 and total_open_interest >= 1000:
+        return "high"
+    if eligible_count >= 5:
+        return "medium"
+    return "low"  # unreachable with the §5.2 thresholds; kept so the table reads as written
+
+
+def classify_status(gex_total: float, eligible_count: int, confidence: Confidence) -> tuple[Status, str]:
+    """§5.3 status of a computed result, and the rule that decided it."""
+    if gex_total == 0:
+        return "INVALID", "zero_gex_total"
+    if confidence == "invalid":
+        return "INVALID", f"confidence_invalid(eligible={eligible_count}<5)"
+    if eligible_count >= FULL_MIN_ELIGIBLE and confidence == "high":
+        return "FULL", "eligible>=25_and_confidence_high"
+    if eligible_count < FULL_MIN_ELIGIBLE:
+        return "LIMITED", f"eligible({eligible_count})<25"
+    return "LIMITED", f"confidence_{confidence}"

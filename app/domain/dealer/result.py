@@ -1,0 +1,164 @@
+"""`compute_dealer`: the numbers of SPEC §5 for one ticker-day, unrounded (no document yet)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from app.domain.chain import FloatArray, OptionChain
+from app.domain.dealer.eligibility import Eligibility, compute_eligibility
+from app.domain.dealer.exposure import (
+    StrikeProfile,
+    WallLevel,
+    classify_confidence,
+    classify_position,
+    classify_status,
+    compute_dgpi,
+    compute_gamma_flip,
+    compute_gex_profile,
+    compute_gex_slope,
+    compute_walls,
+)
+from app.domain.envelope import missing_chain_reason
+from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
+from app.domain.rounding import round_or_none
+
+
+@dataclass(frozen=True, slots=True)
+class DealerResult:
+    """Everything §5 computes for one ticker-day. Dollar figures are per 1% move of spot.
+
+    `processing_status` is SUCCESS when the figures exist; otherwise `reason` says why not
+    (no_options_snapshot, empty_options_snapshot, missing_spot, no_eligible_options) and the
+    figures are None. The eligibility is reported whenever a chain was read.
+    """
+
+    params: DealerParams
+    processing_status: DealerProcessingStatus
+    reason: str
+    chain_size: int
+    spot: float | None
+    iv_rank: float | None
+    eligibility: Eligibility | None = None
+    eligible: OptionChain | None = None
+    contract_gex: FloatArray | None = None
+    profile: StrikeProfile | None = None
+    total_open_interest: float = 0.0
+    strikes_count: int = 0
+    gex_total: float | None = None
+    gex_net: float | None = None
+    gamma_flip: float | None = None
+    gex_slope: float | None = None  # as written (4 dp): DGPI uses this value
+    dgpi: float | None = None
+    call_walls: tuple[WallLevel, ...] = ()
+    put_walls: tuple[WallLevel, ...] = ()
+    confidence: Confidence = "invalid"
+    status: Status = "INVALID"
+    position: Position = "unknown"
+    diagnostics: tuple[str, ...] = ()
+
+    @property
+    def eligible_count(self) -> int:
+        return self.eligibility.eligible_count if self.eligibility is not None else 0
+
+
+def usable_spot(spot: float | None) -> float | None:
+    """A spot that can price exposure: finite and positive (anything else is a missing spot)."""
+    if spot is None or not math.isfinite(spot) or spot <= 0:
+        return None
+    return float(spot)
+
+
+def compute_dealer(
+    chain: OptionChain | None, spot: float | None, params: DealerParams, *, iv_rank: float | None = None
+) -> DealerResult:
+    """SPEC §5 for one ticker-day. `chain` is None when there is no options snapshot at or before
+    the cut-off; degenerate inputs give a result without figures and a reason, never NaN."""
+    spot = usable_spot(spot)
+    missing = missing_chain_reason(chain)
+    if chain is None or missing is not None:
+        return DealerResult(params, "NO_OPTIONS", str(missing), 0, spot, iv_rank, diagnostics=(str(missing),))
+
+    eligibility = compute_eligibility(chain, params)
+    eligible = chain.take(eligibility.mask)
+    total_oi = float(eligible.open_interest.sum())
+    base = DealerResult(
+        params=params,
+        processing_status="MISSING_SPOT",
+        reason="missing_spot",
+        chain_size=len(chain),
+        spot=None,
+        iv_rank=iv_rank,
+        eligibility=eligibility,
+        eligible=eligible,
+        total_open_interest=total_oi,
+        strikes_count=int(np.unique(eligible.strike).shape[0]),
+        diagnostics=("missing_spot",),
+    )
+    if spot is None:
+        return base
+    if len(eligible) == 0:
+        return replace(
+            base,
+            processing_status="NO_ELIGIBLE_OPTIONS",
+            reason="no_eligible_options",
+            spot=spot,
+            diagnostics=("no_eligible_options",),
+        )
+
+    diagnostics: list[str] = []
+    gex, profile = compute_gex_profile(eligible, spot, params.sign_convention)
+    strike_gex = profile.net_gex
+    gex_total = float(np.abs(strike_gex).sum())
+    gex_net = float(strike_gex.sum())
+    flip = compute_gamma_flip(profile.strikes, strike_gex)
+    slope = compute_gex_slope(profile.strikes, strike_gex, spot, params.gex_slope_range_pct)
+    if slope is None:
+        slope = 0.0
+        diagnostics.append("no_strikes_in_slope_window")
+    slope_written = round_or_none(slope, 4)
+    if flip is None:
+        diagnostics.append("no_gamma_flip")
+    if spot < profile.strikes[0] or spot > profile.strikes[-1]:
+        diagnostics.append("spot_outside_strike_range")
+    if eligibility.negative_gamma_inputs:
+        diagnostics.append("negative_gamma_inputs")
+    if not eligibility.pricing_available:
+        diagnostics.append("pricing_unavailable")
+    walls: dict[str, tuple[WallLevel, ...]] = {}
+    for side, of_type in (("call", eligible.is_call), ("put", eligible.is_put)):
+        walls[side] = tuple(
+            compute_walls(
+                eligible.strike[of_type],
+                eligible.open_interest[of_type],
+                gex[of_type],
+                spot,
+                params.max_moneyness,
+                params.walls_top_n,
+            )
+        )
+        if not walls[side]:
+            diagnostics.append(f"no_{side}_walls_within_moneyness")
+    confidence = classify_confidence(len(eligible), total_oi)
+    status, status_reason = classify_status(gex_total, len(eligible), confidence)
+    return replace(
+        base,
+        processing_status="SUCCESS",
+        reason=status_reason,
+        spot=spot,
+        contract_gex=gex,
+        profile=profile,
+        gex_total=gex_total,
+        gex_net=gex_net,
+        gamma_flip=flip,
+        gex_slope=slope_written,
+        dgpi=compute_dgpi(gex_net, slope_written, iv_rank),
+        call_walls=walls["call"],
+        put_walls=walls["put"],
+        confidence=confidence,
+        status=status,
+        position=classify_position(gex_net, params.neutral_gex_threshold),
+        diagnostics=tuple(diagnostics),
+    )

@@ -1,0 +1,171 @@
+"""`compute_volatility`: the numbers of SPEC §6 for one ticker-day (no document yet)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.domain.chain import FloatArray, OptionChain
+from app.domain.envelope import missing_chain_reason
+from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
+from app.domain.rounding import round_or_none
+from app.domain.volatility.formulas import (
+    SKEW_TARGET_DELTA,
+    classify_vol_confidence,
+    compute_iv_percentile,
+    compute_iv_rank,
+    front_and_back_windows,
+    mean_or_none,
+    oi_weighted_iv,
+    ratio_or_none,
+    skew_leg_iv,
+    term_structure_points,
+    term_structure_slope,
+)
+from app.domain.volatility.selection import select_contracts
+
+CORE_METRICS = ("average_iv", "iv_rank", "put_call_ratio_oi", "oi_ratio", "iv_skew", "iv_term_structure")
+_NO_COUNTS = VolCounts(
+    total_contracts=0,
+    selected_contracts=0,
+    with_iv_contracts=0,
+    call_contracts=0,
+    put_contracts=0,
+    front_month_contracts=0,
+    back_month_contracts=0,
+    total_volume=0,
+    total_open_interest=0,
+    iv_out_of_range=0,
+    malformed=0,
+    expired=0,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VolatilityFigures:
+    """The §6.2 metrics, unrounded. Where §6.2 says a metric uses another "as written", it was
+    computed from that rounded value (iv_rank, iv_percentile, iv_skew_call_put)."""
+
+    average_iv: float | None = None
+    avg_call_iv: float | None = None
+    avg_put_iv: float | None = None
+    iv_stddev: float | None = None
+    iv_skew: float | None = None
+    iv_skew_call_put: float | None = None
+    put_call_ratio_oi: float | None = None
+    put_call_volume_ratio: float | None = None
+    oi_ratio: float | None = None
+    front_month_iv: float | None = None
+    back_month_iv: float | None = None
+    iv_term_structure: float | None = None
+    iv_term_structure_slope: float | None = None
+    iv_rank: float | None = None
+    iv_percentile: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VolatilityResult:
+    params: VolatilityParams
+    processing_status: VolProcessingStatus
+    history: FloatArray  # the finite history values ranked against
+    figures: VolatilityFigures = field(default_factory=VolatilityFigures)
+    counts: VolCounts = _NO_COUNTS
+    confidence: VolConfidence = "low"
+    status: Status = "INVALID"
+    diagnostics: tuple[str, ...] = ()
+
+
+def _skew_leg(iv: FloatArray, delta: FloatArray, side: str) -> tuple[float | None, str | None]:
+    target, percentile = (SKEW_TARGET_DELTA, 0.75) if side == "calls" else (-SKEW_TARGET_DELTA, 0.25)
+    value, fallback = skew_leg_iv(iv, delta, target, percentile)
+    return value, f"iv_skew:strike_percentile_fallback({side})" if fallback else None
+
+
+def compute_volatility(chain: OptionChain | None, history: FloatArray, params: VolatilityParams) -> VolatilityResult:
+    """SPEC §6 for one ticker-day. `history` holds the ticker's earlier average_iv values (most recent
+    `lookback` rows, nulls removed). `chain` is None when there is no options snapshot."""
+    history = np.asarray(history, dtype=np.float64)
+    history = history[np.isfinite(history)]
+    missing = missing_chain_reason(chain)
+    if chain is None or missing is not None:
+        return VolatilityResult(params, "NO_OPTIONS", history, diagnostics=(str(missing),))
+
+    sel = select_contracts(chain)
+    iv_chain = chain.take(sel.iv_valid)
+    ratio_chain = chain.take(sel.selected)
+    iv = iv_chain.implied_volatility
+    calls, puts = iv_chain.is_call, iv_chain.is_put
+    diagnostics = []
+
+    average_iv = oi_weighted_iv(iv, iv_chain.open_interest)
+    avg_call_written = round_or_none(oi_weighted_iv(iv[calls], iv_chain.open_interest[calls]), 4)
+    avg_put_written = round_or_none(oi_weighted_iv(iv[puts], iv_chain.open_interest[puts]), 4)
+    call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], "calls")
+    put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], "puts")
+    diagnostics += [note for note in (call_note, put_note) if note]
+
+    oi_all, vol_all = ratio_chain.open_interest, ratio_chain.volume
+    call_oi, put_oi = float(oi_all[ratio_chain.is_call].sum()), float(oi_all[ratio_chain.is_put].sum())
+    call_volume, put_volume = float(vol_all[ratio_chain.is_call].sum()), float(vol_all[ratio_chain.is_put].sum())
+    total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
+
+    front, back = front_and_back_windows(iv_chain.dte_days)
+    front_iv, back_iv = mean_or_none(iv[front]), mean_or_none(iv[back])
+    term = term_structure_points(front_iv, back_iv)
+    average_written = round_or_none(average_iv, 4)
+    iv_rank, rank_gap = compute_iv_rank(average_written, history, params.min_history)
+    figures = VolatilityFigures(
+        average_iv=average_iv,
+        avg_call_iv=avg_call_written,
+        avg_put_iv=avg_put_written,
+        iv_stddev=float(iv.std()) if iv.shape[0] else None,
+        iv_skew=(put_leg - call_leg) * 100.0 if call_leg is not None and put_leg is not None else None,
+        iv_skew_call_put=(
+            (avg_put_written - avg_call_written) * 100.0
+            if avg_call_written is not None and avg_put_written is not None
+            else None
+        ),
+        put_call_ratio_oi=ratio_or_none(put_oi, call_oi),
+        put_call_volume_ratio=ratio_or_none(put_volume, call_volume),
+        oi_ratio=ratio_or_none(total_volume, total_oi),
+        front_month_iv=front_iv,
+        back_month_iv=back_iv,
+        iv_term_structure=term,
+        iv_term_structure_slope=term_structure_slope(term),
+        iv_rank=iv_rank,
+        iv_percentile=compute_iv_percentile(average_written, history, params.min_history),
+    )
+
+    null_reasons = {
+        "average_iv": "no_valid_iv_contracts",
+        "iv_rank": rank_gap,
+        "put_call_ratio_oi": "no_call_open_interest",
+        "oi_ratio": "no_open_interest",
+        "iv_skew": "no_valid_iv_calls" if call_leg is None else "no_valid_iv_puts",
+        "iv_term_structure": "no_front_month_contracts" if front_iv is None else "no_back_month_contracts",
+    }
+    missing_metrics = [name for name in CORE_METRICS if getattr(figures, name) is None]
+    diagnostics += [f"{name}:{null_reasons[name]}" for name in missing_metrics]
+    if iv_rank is not None and average_written is not None and not (history.min() <= average_written <= history.max()):
+        diagnostics.append("iv_rank:clamped_outside_history_range")
+
+    processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
+    n_front, n_back = int(np.count_nonzero(front)), int(np.count_nonzero(back))
+    confidence = classify_vol_confidence(processing_status == "SUCCESS", int(iv.shape[0]), n_front, n_back)
+    status: Status = "INVALID" if average_written is None else "FULL" if confidence == "high" else "LIMITED"
+    counts = VolCounts(
+        total_contracts=len(chain),
+        selected_contracts=len(ratio_chain),
+        with_iv_contracts=int(iv.shape[0]),
+        call_contracts=int(np.count_nonzero(ratio_chain.is_call)),
+        put_contracts=int(np.count_nonzero(ratio_chain.is_put)),
+        front_month_contracts=n_front,
+        back_month_contracts=n_back,
+        total_volume=round(total_volume),
+        total_open_interest=round(total_oi),
+        iv_out_of_range=sel.iv_out_of_range,
+        malformed=sel.malformed,
+        expired=sel.expired,
+    )
+    return VolatilityResult(params, processing_status, history, figures, counts, confidence, status, tuple(diagnostics))
