@@ -42,7 +42,9 @@ def make_engine(url: str, *, create_sqlite_file: bool = True) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
+    # No pre-ping: a stale pooled connection fails its first statement, which is classified as a
+    # connection fault and retried on a fresh connection (SQLAlchemy discards the dead one).
+    return create_engine(url, json_serializer=_json_dumps)
 
 
 def make_session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:
@@ -53,3 +55,9 @@ def make_session_factory(url_or_engine: str | Engine) -> sessionmaker[Session]:
 def engine_of(session_factory: sessionmaker[Session]) -> Engine:
     """The engine a session factory is bound to."""
     return session_factory.kw["bind"]
+
+
+def is_in_memory_sqlite(session_factory: sessionmaker[Session]) -> bool:
+    """`sqlite://` is one database per connection: nothing may use it from a second thread."""
+    url = engine_of(session_factory).url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")

@@ -37,6 +37,7 @@ class OptionChain:
     gamma: FloatArray
     unreadable: BoolArray
     expired: BoolArray  # SPEC §3: settled before the snapshot
+    malformed: BoolArray  # SPEC §5.1 `malformed`, computed once for both jobs
 
     def __len__(self) -> int:
         return int(self.strike.shape[0])
@@ -80,6 +81,9 @@ class OptionChain:
         oi = col(open_interest, 0.0)
         vol = col(volume, 0.0)
         dte = col(dte_days, np.nan)
+        bids, asks = col(bid, np.nan), col(ask, np.nan)
+        unreadable_arr = np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool)
+        malformed = _malformed(strike_arr, is_call, is_put, oi, vol, bids, asks, dte, unreadable_arr)
         # Strikes, then puts before calls, then DTE: summation order fixed whatever order rows came in.
         order = np.lexsort((dte, is_call, strike_arr))
         return cls(
@@ -89,13 +93,14 @@ class OptionChain:
             dte_days=dte[order],
             open_interest=oi[order],
             volume=vol[order],
-            bid=col(bid, np.nan)[order],
-            ask=col(ask, np.nan)[order],
+            bid=bids[order],
+            ask=asks[order],
             implied_volatility=col(implied_volatility, np.nan)[order],
             delta=col(delta, np.nan)[order],
             gamma=col(gamma, np.nan)[order],
-            unreadable=(np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool))[order],
+            unreadable=unreadable_arr[order],
             expired=(dte < 0)[order],
+            malformed=malformed[order],
         )
 
     @classmethod
@@ -108,20 +113,34 @@ class OptionChain:
 
 def malformed_mask(chain: OptionChain) -> BoolArray:
     """SPEC §5.1 `malformed`: the contract cannot be read, whatever the thresholds."""
-    bid, ask = chain.bid, chain.ask
+    return chain.malformed
+
+
+def _malformed(
+    strike: FloatArray,
+    is_call: BoolArray,
+    is_put: BoolArray,
+    open_interest: FloatArray,
+    volume: FloatArray,
+    bid: FloatArray,
+    ask: FloatArray,
+    dte_days: FloatArray,
+    unreadable: BoolArray,
+) -> BoolArray:
     has_bid = np.isfinite(bid)
     has_ask = np.isfinite(ask)
-    return (
-        chain.unreadable
-        | ~(np.isfinite(chain.strike) & (chain.strike > 0))
-        | ~(chain.is_call | chain.is_put)
-        | ~np.isfinite(chain.open_interest)
-        | (chain.open_interest < 0)
-        | ~np.isfinite(chain.volume)
-        | (chain.volume < 0)
-        | (has_bid & (bid < 0))
-        | (has_ask & (ask < 0))
-        | (has_bid & has_ask & (bid > ask))
-        # An unknown expiration leaves DTE undefined; it cannot be placed in any window.
-        | ~np.isfinite(chain.dte_days)
-    )
+    with np.errstate(invalid="ignore"):
+        return (
+            unreadable
+            | ~(np.isfinite(strike) & (strike > 0))
+            | ~(is_call | is_put)
+            | ~np.isfinite(open_interest)
+            | (open_interest < 0)
+            | ~np.isfinite(volume)
+            | (volume < 0)
+            | (has_bid & (bid < 0))
+            | (has_ask & (ask < 0))
+            | (has_bid & has_ask & (bid > ask))
+            # An unknown expiration leaves DTE undefined; it cannot be placed in any window.
+            | ~np.isfinite(dte_days)
+        )

@@ -47,14 +47,21 @@ def _chain_fields(greeks: Collection[str]) -> tuple[str, ...]:
 
 def _pg_chain_copy(fields: tuple[str, ...]) -> str:
     """One row of float8[] columns for the whole chunk: psycopg hands COPY data over one message per
-    row, so a single row (not one per contract) keeps Python out of the per-contract path."""
+    row, so a single row (not one per contract) keeps Python out of the per-contract path.
+
+    Each ticker's snapshot is a lateral lookup through the (ticker_id, time) key. OFFSET 0 keeps
+    the planner from flattening it into a join: on an analyzed table with long history, a join of
+    a few hundred (ticker, time) pairs is planned as a parallel sequential scan of the whole table.
+    """
     columns = ",\n         ".join(f"array_agg({_PG_EXPRESSIONS[f]})" for f in fields)
     return f"""
 COPY (
   SELECT array_agg(s.idx::float8),
          {columns}
   FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[]) WITH ORDINALITY AS s(tid, t, idx)
-  JOIN options_chains oc ON oc.ticker_id = s.tid AND oc.time = s.t
+  CROSS JOIN LATERAL (
+    SELECT * FROM options_chains c WHERE c.ticker_id = s.tid AND c.time = s.t OFFSET 0
+  ) oc
 ) TO STDOUT (FORMAT BINARY)
 """
 
@@ -120,7 +127,11 @@ class MarketDataRepository:
         return self._session.get_bind().dialect.name
 
     def get_latest_ohlcv_date(self) -> dt.date | None:
-        return self._session.execute(select(func.max(Ohlcv.date))).scalar()
+        """The latest date of any ohlcv row: one probe of the (ticker_id, date) key per ticker, not a
+        scan of every bar ever stored."""
+        latest = select(func.max(Ohlcv.date)).where(Ohlcv.ticker_id == Ticker.id).scalar_subquery()
+        per_ticker = select(latest.label("latest")).select_from(Ticker).subquery()
+        return self._session.execute(select(func.max(per_ticker.c.latest))).scalar()
 
     def has_options_at(self, time: dt.datetime) -> bool:
         """Whether any option row is stamped exactly `time`."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Float, Select, bindparam, case, cast, func, select, true
+from sqlalchemy import CompoundSelect, Connection, Float, Select, Uuid, bindparam, case, cast, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -77,6 +77,26 @@ def _upsert_statement(dialect: str, columns: tuple[str, ...], keep_existing: fro
     return stmt.on_conflict_do_update(index_elements=["time", "ticker_id"], set_=updates)
 
 
+def upsert_documents(
+    connection: Connection,
+    time: dt.datetime,
+    ticker_id: uuid.UUID,
+    documents: Mapping[str, dict[str, Any]],
+    keep_existing: Collection[str] = (),
+) -> None:
+    """Insert the row if absent; otherwise set only these columns (no other column changes).
+
+    Columns named in `keep_existing` keep a stored document and are only filled where empty.
+    Runs on a plain Connection (the batch writer keeps one open) inside the caller's transaction.
+    """
+    columns = tuple(sorted(documents))
+    unknown = set(columns) - set(JOB_COLUMNS)
+    if unknown or not columns:
+        raise ValueError(f"{sorted(unknown) or 'no column'}: not a column this project writes")
+    stmt = _upsert_statement(connection.dialect.name, columns, frozenset(keep_existing) & frozenset(columns))
+    connection.execute(stmt, {"time": time, "ticker_id": ticker_id, **documents})
+
+
 class SnapshotRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -88,19 +108,8 @@ class SnapshotRepository:
         documents: Mapping[str, dict[str, Any]],
         keep_existing: Collection[str] = (),
     ) -> None:
-        """Insert the row if absent; otherwise set only these columns (no other column changes).
-
-        Columns named in `keep_existing` keep a stored document and are only filled where empty.
-        """
-        columns = tuple(sorted(documents))
-        unknown = set(columns) - set(JOB_COLUMNS)
-        if unknown or not columns:
-            raise ValueError(f"{sorted(unknown) or 'no column'}: not a column this project writes")
-        stmt = _upsert_statement(
-            self._session.get_bind().dialect.name, columns, frozenset(keep_existing) & frozenset(columns)
-        )
-        # Core execution on the session's connection: same transaction, without the ORM bulk-insert layer.
-        self._session.connection().execute(stmt, {"time": time, "ticker_id": ticker_id, **documents})
+        """`upsert_documents` in this session's transaction."""
+        upsert_documents(self._session.connection(), time, ticker_id, documents, keep_existing)
 
     def upsert_document(self, column: str, time: dt.datetime, ticker_id: uuid.UUID, document: dict[str, Any]) -> None:
         """Insert the row if absent; otherwise replace only `column`."""
@@ -140,35 +149,49 @@ class SnapshotRepository:
         inside a range this run computes itself): (time, average_iv)."""
         if not ticker_ids:
             return {}
-        rank = func.row_number().over(partition_by=DailySnapshot.ticker_id, order_by=DailySnapshot.time.desc())
-        inner = (
-            select(DailySnapshot.ticker_id, DailySnapshot.time, rank.label("rn"))
-            .where(DailySnapshot.ticker_id.in_(ticker_ids), DailySnapshot.time < before)
-            .subquery()
-        )
-        earlier = select(inner.c.ticker_id, inner.c.time).where(inner.c.rn <= limit)
-        keys: Select[Any] | CompoundSelect[Any] = earlier
+        latest = self._latest_rows(ticker_ids, before, limit)
+        rows: Select[Any] | CompoundSelect[Any] = latest
         if through is not None:
-            inside = select(DailySnapshot.ticker_id, DailySnapshot.time).where(
+            inside = select(
+                DailySnapshot.ticker_id, DailySnapshot.time, _metric("average_iv").label("average_iv")
+            ).where(
                 DailySnapshot.ticker_id.in_(ticker_ids),
                 DailySnapshot.time >= before,
                 DailySnapshot.time <= through,
                 DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
             )
-            keys = earlier.union_all(inside)
-        picked = keys.subquery()
-        stmt = (
-            select(picked.c.ticker_id, picked.c.time, _metric("average_iv"))
-            .join(
-                DailySnapshot,
-                (DailySnapshot.ticker_id == picked.c.ticker_id) & (DailySnapshot.time == picked.c.time),
-            )
-            .order_by(picked.c.ticker_id, picked.c.time)
-        )
+            rows = latest.union_all(inside)
+        picked = rows.subquery()
         history: dict[uuid.UUID, list[tuple[dt.datetime, float | None]]] = {tid: [] for tid in ticker_ids}
+        stmt = select(picked.c.ticker_id, picked.c.time, picked.c.average_iv).order_by(
+            picked.c.ticker_id, picked.c.time
+        )
         for tid, time, avg in self._session.execute(stmt):
             history[tid].append((time, avg))
         return history
+
+    def _latest_rows(self, ticker_ids: list[uuid.UUID], before: dt.datetime, limit: int) -> Select[Any]:
+        """(ticker_id, time, average_iv) of each ticker's `limit` most recent rows before `before`,
+        through the (ticker_id, time DESC) index: on PostgreSQL a lateral LIMIT per ticker (the cost
+        does not grow with other tickers' history); SQLite ranks each ticker's rows with a window."""
+        snap = DailySnapshot
+        if self._session.get_bind().dialect.name == "postgresql":
+            tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
+            latest = (
+                select(snap.time, _metric("average_iv").label("average_iv"))
+                .where(snap.ticker_id == tickers.c.tid, snap.time < before)
+                .order_by(snap.time.desc())
+                .limit(limit)
+                .lateral("h")
+            )
+            return select(tickers.c.tid.label("ticker_id"), latest.c.time, latest.c.average_iv).join(latest, true())
+        rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
+        ranked = (
+            select(snap.ticker_id, snap.time, _metric("average_iv").label("average_iv"), rank.label("rn"))
+            .where(snap.ticker_id.in_(ticker_ids), snap.time < before)
+            .subquery()
+        )
+        return select(ranked.c.ticker_id, ranked.c.time, ranked.c.average_iv).where(ranked.c.rn <= limit)
 
     def load_documents(
         self, ticker_ids: list[uuid.UUID], time: dt.datetime

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import engine_of
+from app.db import is_in_memory_sqlite
 from app.domain.chain import OptionChain
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
@@ -173,7 +173,7 @@ class ChunkReader:
     # ---------------------------------------------------------------- iteration
 
     def __iter__(self) -> Iterator[ChunkInputs]:
-        if not self._prefetch_possible():
+        if is_in_memory_sqlite(self._session_factory):
             yield from self._chunks()
             return
         self._thread = threading.Thread(target=self._produce, name="kapman-read-ahead", daemon=True)
@@ -218,11 +218,6 @@ class ChunkReader:
         self._closing.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-
-    def _prefetch_possible(self) -> bool:
-        # An in-memory SQLite database exists once per connection: there chunks are read in turn.
-        url = engine_of(self._session_factory).url
-        return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
 
 
 _DONE = object()

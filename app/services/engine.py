@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import MODEL_VERSION
 from app.config import redact
+from app.db import is_in_memory_sqlite
 from app.domain.models import SnapshotContext
 from app.logging import use_standard_logging_unless_configured
 from app.repositories.faults import Fault, describe
@@ -40,7 +41,7 @@ from app.services.interrupts import StopRequest
 from app.services.jobs import DocumentJob, HistoryPoint, HistoryWindow, TickerDay
 from app.services.retry import DatabaseFailure, failure_reason, with_retries
 from app.services.summary import BatchSummary, FailureEnd, Outcome
-from app.services.writer import DocumentWriter, WriteRequest, WriteResult
+from app.services.writer import DocumentWriter, ThreadedDocumentWriter, Writer, WriteRequest, WriteResult
 from app.time import age_days
 
 log = structlog.get_logger()
@@ -80,6 +81,7 @@ class _TickerDayWork:
     row: RowState
     started: float
     documents: dict[str, BaseModel] = field(default_factory=dict)
+    stored_forms: dict[str, dict[str, Any]] = field(default_factory=dict)  # job name → JSON-ready document
     failures: dict[str, str] = field(default_factory=dict)  # job name → why it failed
     skipped: set[str] = field(default_factory=set)  # jobs whose stored document --fill-missing keeps
 
@@ -153,7 +155,11 @@ class BatchRunner:
             max_contracts=self.options.chunk_contracts,
         )
         reader = ChunkReader(self.session_factory, refs, targets, plan, sleep=self.sleep, stop=self.stop)
-        writer = DocumentWriter(self.session_factory, sleep=self.sleep)
+        writer: Writer
+        if self.options.dry_run or is_in_memory_sqlite(self.session_factory):
+            writer = DocumentWriter(self.session_factory, sleep=self.sleep)
+        else:
+            writer = ThreadedDocumentWriter(self.session_factory, sleep=self.sleep)
         day = None
         try:
             for inputs in reader:
@@ -172,7 +178,7 @@ class BatchRunner:
             reader.close()
             writer.close()
 
-    def _process_chunk(self, inputs: ChunkInputs, writer: DocumentWriter, run: BatchRun, state: _Progress) -> None:
+    def _process_chunk(self, inputs: ChunkInputs, writer: Writer, run: BatchRun, state: _Progress) -> None:
         if self.history is not None:
             for ticker_id, rows in inputs.history.items():
                 if not self.history.is_loaded(ticker_id):
@@ -309,14 +315,16 @@ class BatchRunner:
                     continue
                 try:
                     document = job.compute(day, work.documents)
-                    document.model_dump(mode="json")  # a document that cannot be stored fails here, not later
+                    stored = document.model_dump(mode="json")  # a document that cannot be stored fails here
                 except Exception as error:
                     reason = redact(describe(error))[:300]
                     log.warning("ticker_soft_failed", document=job.name, error=reason)
                     log.debug("ticker_traceback", document=job.name, exc_info=True)
                     document = job.error_document(context, reason)
+                    stored = document.model_dump(mode="json")
                     work.failures[job.name] = reason
                 work.documents[job.name] = document
+                work.stored_forms[job.name] = stored
         return work
 
     def _write_request(self, work: _TickerDayWork) -> WriteRequest | None:
@@ -327,7 +335,7 @@ class BatchRunner:
             time=work.target.cutoff,
             ticker_id=work.ref.ticker_id,
             symbol=work.ref.symbol,
-            documents={by_name[name].column: doc.model_dump(mode="json") for name, doc in work.documents.items()},
+            documents={by_name[name].column: stored for name, stored in work.stored_forms.items()},
             keep_existing=frozenset(by_name[name].column for name in work.failures),
             ticket=work,
         )

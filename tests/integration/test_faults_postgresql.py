@@ -106,7 +106,8 @@ def test_a_database_that_refuses_writes_mid_batch(pg, stored, logs):
         summary = run_daily(make_session_factory(role.url), RANGE, progress=revoke_after_two)
     assert summary.exit_code == 1
     assert summary.dealer.failure.startswith("permission denied while writing")
-    assert summary.volatility.processed == 3 and summary.volatility.write_failed == 1
+    # writes are pipelined: a few more may have committed before the privilege went away
+    assert summary.volatility.processed >= 3 and summary.volatility.write_failed == 1
     # the two ticker-days written again are the same bytes; nothing else was touched
     assert stored_texts(pg.engine) == stored
     _no_secret(logs, role)
@@ -148,11 +149,11 @@ def test_a_server_stopped_mid_run_then_resumed_gives_the_uninterrupted_documents
         engine.dispose()
         engine = make_engine(normalize_url(server.get_uri()))
         factory = make_session_factory(engine)
-        written = stored_texts(engine)
-        assert len(written) == 7 and all(uninterrupted[key] == value for key, value in written.items())
+        written = stored_texts(engine)  # at least the seven settled ones (writes are pipelined)
+        assert 7 <= len(written) < 25 and all(uninterrupted[key] == value for key, value in written.items())
 
         resumed = run_daily(factory, BatchOptions(dates=RANGE.dates, fill_missing=True))
-        assert resumed.exit_code == 0 and resumed.dealer.skipped_existing == 7
+        assert resumed.exit_code == 0 and resumed.dealer.skipped_existing == len(written)
         assert stored_texts(engine) == uninterrupted
         engine.dispose()
     finally:
