@@ -21,6 +21,7 @@ from app.domain.models import DealerParams, VolatilityParams
 from app.services import dealer_metrics as dealer_job
 from app.services import volatility_metrics as volatility_job
 from app.services.admin import upgrade_database
+from app.services.cboe_import import run_cboe_import
 from app.services.daily import run_daily
 from app.services.dates import NoDataError
 from app.services.dealer_metrics import run_dealer_metrics
@@ -94,13 +95,45 @@ for _kind, _help in (
     ("tickers", "Columns: symbol, name, sector, is_active."),
     ("watchlist", "Columns: watchlist_id, symbol, active, source, effective_date."),
     ("ohlcv", "Columns: symbol, date, open, high, low, close, volume."),
-    (
-        "options-chains",
-        "Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, "
-        "last, volume, open_interest, implied_volatility, delta, gamma, theta, vega.",
-    ),
 ):
     _register_import(_kind, _help)
+
+
+@command(import_app, "options-chains", wrap=guarded)
+def import_options_chains(
+    file: FileArg,
+    strict: StrictOpt = False,
+    merge_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--merge-duplicates",
+            help="Merge rows of the file that share a key (OI and volume summed, greeks OI-weighted) "
+            "instead of rejecting them as conflicting duplicates.",
+        ),
+    ] = False,
+    *,
+    logs: LogFlags,
+) -> None:
+    """Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, last,
+    volume, open_interest, implied_volatility, delta, gamma, theta, vega."""
+    summary = run_import(
+        start(logs).session_factory(), "options-chains", file, strict=strict, merge_duplicates=merge_duplicates
+    )
+    raise typer.Exit(summary.exit_code)
+
+
+@command(import_app, "cboe", wrap=guarded)
+def import_cboe(
+    files: Annotated[list[Path], typer.Argument(help="Cboe quotedata.csv downloads (.csv or .csv.gz).")],
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="The underlying [default: from the option symbols' roots].")
+    ] = None,
+    *,
+    logs: LogFlags,
+) -> None:
+    """Cboe delayed-quotes option-chain downloads: ticker, the session's bar and the options snapshot."""
+    summaries = run_cboe_import(start(logs).session_factory(), files, symbol)
+    raise typer.Exit(max(s.exit_code for s in summaries))
 
 
 @command(app, "sample-data", wrap=guarded)
@@ -194,6 +227,10 @@ def report(
     date: DateOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Directory for the chart files.")] = Path("kapman-report"),
     image_format: Annotated[ImageFormat, typer.Option("--format", help="Image format.")] = ImageFormat.png,
+    strike_range: Annotated[
+        float,
+        typer.Option("--strike-range", min=0.01, max=10.0, help="GEX chart: strikes within this fraction of spot."),
+    ] = 0.20,
     *,
     logs: LogFlags,
 ) -> None:
@@ -202,7 +239,7 @@ def report(
 
     runtime = start(logs)
     try:
-        built = build_report(runtime.session_factory(), symbol, parse_date(date, "--date"))
+        built = build_report(runtime.session_factory(), symbol, parse_date(date, "--date"), strike_range=strike_range)
     except (ReportError, NoDataError) as error:
         log.error("report_failed", symbol=symbol.upper(), reason=str(error))
         raise typer.Exit(1) from None

@@ -15,12 +15,14 @@ from app.services.show import COLUMNS, ShowTable
 HEADERS = {
     "symbol": "symbol", "dealer_status": "dealer", "position": "position", "gex_net": "net GEX $M",
     "gamma_flip": "flip", "call_wall": "call wall", "put_wall": "put wall", "dgpi": "DGPI", "average_iv": "avg IV",
-    "iv_rank": "IV rank", "put_call_oi": "P/C OI", "term_structure": "term", "vol_status": "vol", "note": "note",
+    "iv_rank": "IV rank", "put_call_oi": "P/C OI", "term_structure": "term pts", "vol_status": "vol", "note": "note",
 }  # fmt: skip
 FORMATS = {
     "gamma_flip": "{:,.2f}", "call_wall": "{:,.2f}", "put_wall": "{:,.2f}", "dgpi": "{:.2f}",
-    "average_iv": "{:.4f}", "iv_rank": "{:.2f}", "put_call_oi": "{:.4f}", "term_structure": "{:.2f}",
+    "iv_rank": "{:.1f}", "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
 }  # fmt: skip
+PERCENT = {"average_iv"}  # decimals in the documents (0.42), shown as 42.0%
+SIGNS = {"kapman": "kapman sign: calls −, puts +", "industry": "industry sign: calls +, puts −"}
 
 
 def table_cell(name: str, value) -> str:
@@ -28,8 +30,19 @@ def table_cell(name: str, value) -> str:
         return "—"
     if name == "gex_net":
         return f"{value / 1e6:,.2f}"
+    if name in PERCENT:
+        return f"{value * 100:.1f}%"
     pattern = FORMATS.get(name)
     return pattern.format(value) if pattern else str(value)
+
+
+def table_title(table: ShowTable) -> str:
+    title = f"KapMan metrics — session {table.date.isoformat()}"
+    if not table.is_session:
+        title += " (not an NYSE session)"
+    if table.sign_conventions:
+        title += " — GEX " + "; ".join(SIGNS.get(c, c) for c in table.sign_conventions)
+    return title
 
 
 def render_show_table(table: ShowTable, output: str) -> None:
@@ -46,10 +59,15 @@ def render_show_table(table: ShowTable, output: str) -> None:
         typer.echo(buffer.getvalue(), nl=False)
         return
     console = Console(width=max(Console().width, 180))
-    view = Table(title=f"KapMan metrics — session {table.date.isoformat()}", header_style="bold")
+    view = Table(title=table_title(table), header_style="bold")
     for name in COLUMNS:
         left = name in ("symbol", "position", "note")
-        view.add_column(HEADERS[name], justify="left" if left else "right", no_wrap=True)
+        view.add_column(
+            HEADERS[name],
+            justify="left" if left else "right",
+            no_wrap=name != "note",
+            min_width=len(HEADERS[name]) if name != "note" else 12,
+        )
     for row in rows:
         view.add_row(*(table_cell(name, row[name]) for name in COLUMNS))
     console.print(view)

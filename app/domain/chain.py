@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+from app.domain.expiry import MIN_YEARS_TO_EXPIRY, SECONDS_PER_YEAR, ChainClock, expired_mask, years_to_expiry
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -38,6 +40,7 @@ class OptionChain:
     unreadable: BoolArray
     expired: BoolArray  # SPEC §3: settled before the snapshot
     malformed: BoolArray  # SPEC §5.1 `malformed`, computed once for both jobs
+    years_to_expiry: FloatArray  # SPEC §3, for the Black–Scholes measures of §12
 
     def __len__(self) -> int:
         return int(self.strike.shape[0])
@@ -57,8 +60,13 @@ class OptionChain:
         delta=None,
         gamma=None,
         unreadable=None,
+        clock: ChainClock | None = None,
     ) -> OptionChain:
-        """Build a chain in canonical order; `option_type` holds 'C'/'P' (anything else is malformed)."""
+        """Build a chain in canonical order; `option_type` holds 'C'/'P' (anything else is malformed).
+
+        `clock` says when the snapshot was taken; without it the snapshot is taken to be at the
+        session's close, before which 0DTE contracts have not settled.
+        """
         strike_arr = np.asarray(strike, dtype=np.float64)
         n = strike_arr.shape[0]
         kinds = np.asarray(option_type)
@@ -99,8 +107,9 @@ class OptionChain:
             delta=col(delta, np.nan)[order],
             gamma=col(gamma, np.nan)[order],
             unreadable=unreadable_arr[order],
-            expired=(dte < 0)[order],
+            expired=expired_mask(dte, clock.after_close if clock else False)[order],
             malformed=malformed[order],
+            years_to_expiry=_years(dte, clock)[order],
         )
 
     @classmethod
@@ -109,6 +118,13 @@ class OptionChain:
 
     def take(self, mask: BoolArray) -> OptionChain:
         return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+def _years(dte_days: FloatArray, clock: ChainClock | None) -> FloatArray:
+    if clock is not None:
+        return years_to_expiry(dte_days, clock)
+    with np.errstate(invalid="ignore"):
+        return np.maximum(dte_days * 86400.0 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
 
 
 def malformed_mask(chain: OptionChain) -> BoolArray:

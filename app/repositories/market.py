@@ -16,6 +16,7 @@ from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.chain import OptionChain
+from app.domain.expiry import ChainClock
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
 from app.repositories.types import driver_connection
 
@@ -194,7 +195,7 @@ class MarketDataRepository:
         else:
             index, values = self._fetch_chain_columns_sqlite(ids, snapshot_times, as_of, fields)
             fields = (*fields, "unreadable")
-        return _split_chains(ids, index, values, fields)
+        return _split_chains(ids, index, values, fields, as_of, snapshot_times)
 
     def _fetch_chain_columns_pg(self, ids, times, as_of, fields):
         raw = driver_connection(self._session)
@@ -243,7 +244,12 @@ class MarketDataRepository:
 
 
 def _split_chains(
-    ids: list[uuid.UUID], index: np.ndarray, values: np.ndarray, fields: tuple[str, ...]
+    ids: list[uuid.UUID],
+    index: np.ndarray,
+    values: np.ndarray,
+    fields: tuple[str, ...],
+    as_of: dt.date,
+    snapshot_times: dict[uuid.UUID, dt.datetime],
 ) -> dict[uuid.UUID, OptionChain]:
     order = np.argsort(index, kind="stable")
     index, values = index[order], values[order]
@@ -252,5 +258,6 @@ def _split_chains(
     for i, ticker_id in enumerate(ids):
         block = values[bounds[i] : bounds[i + 1]]
         columns = dict(zip(fields, block.T, strict=True))
-        chains[ticker_id] = OptionChain.from_arrays(**columns)
+        clock = ChainClock(as_of, snapshot_times[ticker_id])
+        chains[ticker_id] = OptionChain.from_arrays(**columns, clock=clock)
     return chains

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import redact
 from app.repositories.bulk import bulk_insert_ignore
+from app.repositories.options import differences, insert_option_rows, option_key
 from app.repositories.tickers import ensure_tickers, ticker_uuid
+from app.services.option_merge import merge_contracts
 
 log = structlog.get_logger()
 
@@ -200,6 +202,8 @@ class ImportSummary:
     already_present: int = 0
     rejected: int = 0
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    conflicting_duplicates: int = 0
+    merged_keys: int = 0
     exit_code: int = 0
     failure: str | None = None
 
@@ -242,8 +246,45 @@ def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterat
             yield chunk
 
 
-def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]], summary: ImportSummary) -> int:
-    """Insert the chunk's rows; returns how many were new. Rows naming an ambiguous symbol are rejected."""
+def _merge_duplicate_keys(rows: list[dict[str, Any]], summary: ImportSummary) -> list[dict[str, Any]]:
+    """--merge-duplicates: rows of the chunk sharing a key become one by the §8.1 rule (quotes of the
+    row read last); rows repeated with identical values are left for the loader to count."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(option_key(row), []).append(row)
+    merged = []
+    for members in groups.values():
+        distinct: list[dict[str, Any]] = []
+        for row in members:
+            if not any(not differences(row, kept) for kept in distinct):
+                distinct.append(row)
+        if len(distinct) > 1:
+            summary.merged_keys += 1
+            merged.append({**merge_contracts(distinct, quotes_from=len(distinct) - 1), LINE: distinct[0][LINE]})
+            merged += [row for row in members if row not in distinct]
+        else:
+            merged += members
+    return merged
+
+
+def _write_options(
+    session: Session, rows: list[dict[str, Any]], summary: ImportSummary, merge_duplicates: bool
+) -> None:
+    if merge_duplicates:
+        rows = _merge_duplicate_keys(rows, summary)
+    outcome = insert_option_rows(session, [{k: v for k, v in r.items() if k != LINE} for r in rows])
+    summary.loaded += outcome.inserted
+    summary.already_present += len(outcome.already_present)
+    for position, columns in outcome.conflicting:
+        summary.conflicting_duplicates += 1
+        summary.reject(rows[position][LINE], f"conflicting_duplicate: key loaded with other {', '.join(columns)}")
+
+
+def _write_chunk(
+    session: Session, kind: ImportKind, rows: list[dict[str, Any]], summary: ImportSummary, merge_duplicates: bool
+) -> None:
+    """Insert the chunk's rows (counted as loaded or already present). Rows naming an ambiguous
+    symbol are rejected; an option row whose key holds other values is a conflicting duplicate."""
     if kind.needs_ticker_id:
         ids, ambiguous = ensure_tickers(session, {r["symbol"] for r in rows})
         for r in rows:
@@ -257,15 +298,27 @@ def _write_chunk(session: Session, kind: ImportKind, rows: list[dict[str, Any]],
         for r in rows:
             r["id"] = ticker_uuid(r["symbol"])
     if not rows:
-        return 0
+        return
+    if kind.table == "options_chains":
+        _write_options(session, rows, summary, merge_duplicates)
+        return
     columns = {name: [r[name] for r in rows] for name in rows[0] if name != LINE}
-    return bulk_insert_ignore(session, kind.table, columns)
+    inserted = bulk_insert_ignore(session, kind.table, columns)
+    summary.loaded += inserted
+    summary.already_present += len(rows) - inserted
 
 
 def run_import(
-    session_factory: sessionmaker[Session], kind_name: str, path: Path, *, strict: bool = False
+    session_factory: sessionmaker[Session],
+    kind_name: str,
+    path: Path,
+    *,
+    strict: bool = False,
+    merge_duplicates: bool = False,
 ) -> ImportSummary:
-    """Load one CSV file; rows already present (same key) are left untouched."""
+    """Load one CSV file; rows already present (same key, same values) are left untouched, and a key
+    present with other values is a conflicting duplicate (rejected) unless `merge_duplicates` asks to
+    merge the file's own duplicates (SPEC §8.1)."""
     kind = KINDS[kind_name]
     summary = ImportSummary(kind=kind_name, path=str(path))
     try:
@@ -281,11 +334,8 @@ def run_import(
                 return summary
             summary.rows_read = 0
         for chunk in _read_chunks(path, kind, summary):
-            rejected_before = summary.rejected
             with session_factory.begin() as session:
-                inserted = _write_chunk(session, kind, chunk, summary)
-            summary.loaded += inserted
-            summary.already_present += len(chunk) - inserted - (summary.rejected - rejected_before)
+                _write_chunk(session, kind, chunk, summary, merge_duplicates)
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
     except SQLAlchemyError as error:
@@ -301,6 +351,8 @@ def run_import(
         loaded=summary.loaded,
         already_present=summary.already_present,
         rejected=summary.rejected,
+        conflicting_duplicates=summary.conflicting_duplicates,
+        merged_keys=summary.merged_keys,
         exit_code=summary.exit_code,
     )
     return summary

@@ -13,9 +13,11 @@ import structlog
 from matplotlib.figure import Figure
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.domain.chain import OptionChain
 from app.domain.dealer import DealerResult, compute_dealer
 from app.domain.models import DealerParams
-from app.domain.volatility import oi_weighted_iv, usable_iv_contracts
+from app.domain.volatility import usable_iv_contracts
+from app.domain.volatility.constant_maturity import HORIZON_30D, HORIZON_90D, atm_term_structure, total_variance_iv
 from app.reporting.charts import (
     GexChartData,
     HistoryChartData,
@@ -29,10 +31,11 @@ from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.services.dates import default_session
-from app.time import snapshot_time
+from app.time import snapshot_time, trading_date_of
 
 log = structlog.get_logger()
 HISTORY_BAND = 252
+DEFAULT_STRIKE_RANGE = 0.20  # strikes within ±20% of spot: index chains list 200 to 7,200
 
 
 class ReportError(ValueError):
@@ -67,7 +70,7 @@ def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
     return compute_dealer(chain, spot, params, iv_rank=iv_rank)
 
 
-def _gex_data(symbol: str, day: dt.date, result: DealerResult) -> GexChartData:
+def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: float) -> GexChartData:
     profile = result.profile
     if profile is None or result.spot is None or not result.gex_total:
         raise ReportError(f"{symbol} {day}: no GEX profile ({result.reason})")
@@ -83,6 +86,7 @@ def _gex_data(symbol: str, day: dt.date, result: DealerResult) -> GexChartData:
         gamma_flip=result.gamma_flip,
         call_walls=[w.strike for w in result.call_walls],
         put_walls=[w.strike for w in result.put_walls],
+        strike_range=strike_range,
     )
 
 
@@ -97,7 +101,7 @@ def _nearest_expiries(dte: np.ndarray, targets=(30, 90)) -> list[int]:
     return chosen
 
 
-def _vol_data(symbol, day, chain, spot) -> VolChartData:
+def _vol_data(symbol: str, day: dt.date, chain: OptionChain, spot: float | None) -> VolChartData:
     usable = usable_iv_contracts(chain)
     dte, iv, strike = usable.dte_days, usable.implied_volatility, usable.strike
     if dte.size == 0:
@@ -107,33 +111,51 @@ def _vol_data(symbol, day, chain, spot) -> VolChartData:
     if spot is not None:
         otm = usable.is_call == (strike >= spot)
     smiles = [SmileCurve(d, strike[(dte == d) & otm], iv[(dte == d) & otm]) for d in _nearest_expiries(dte)]
-    expiries = np.unique(dte)
-    term = np.array([oi_weighted_iv(iv[dte == d], usable.open_interest[dte == d]) for d in expiries])
+    term = atm_term_structure(usable, spot) if spot is not None else []
+    constant = {}
+    for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
+        value = total_variance_iv(term, horizon)
+        if value is not None:
+            constant[days] = value
     return VolChartData(
-        symbol=symbol, session=day.isoformat(), spot=spot, smiles=smiles, term_dte=expiries, term_iv=term
+        symbol=symbol,
+        session=day.isoformat(),
+        spot=spot,
+        smiles=smiles,
+        term_dte=np.array([p.dte_days for p in term]),
+        term_iv=np.array([p.iv for p in term]),
+        constant_maturity=constant,
     )
 
 
-def _history_data(symbol, rows) -> HistoryChartData:
-    sessions, avg, rank = [], [], []
+def _history_data(symbol: str, rows: list[tuple[dt.datetime, dict]]) -> HistoryChartData:
+    days, avg, rank = [], [], []
     for moment, doc in rows:
         metrics = doc.get("metrics") or {}
         if metrics.get("average_iv") is None:
             continue
-        sessions.append(moment.date())
+        # The trading date the document is about (the UTC date of its 23:59 New York cut-off is the next day).
+        snapshot_date = (doc.get("metadata") or {}).get("snapshot_date")
+        days.append(dt.date.fromisoformat(snapshot_date) if snapshot_date else trading_date_of(moment))
         avg.append(metrics["average_iv"])
         rank.append(math.nan if metrics.get("iv_rank") is None else metrics["iv_rank"])
-    if len(sessions) < 2:
+    if len(days) < 2:
         raise ReportError(f"{symbol}: fewer than two sessions of volatility documents")
     values = np.array(avg)
     low = np.array([values[max(0, i - HISTORY_BAND) : i].min() if i else np.nan for i in range(len(values))])
     high = np.array([values[max(0, i - HISTORY_BAND) : i].max() if i else np.nan for i in range(len(values))])
     return HistoryChartData(
-        symbol=symbol, sessions=sessions, average_iv=values, iv_rank=np.array(rank), band_low=low, band_high=high
+        symbol=symbol, sessions=days, average_iv=values, iv_rank=np.array(rank), band_low=low, band_high=high
     )
 
 
-def build_report(session_factory: sessionmaker[Session], symbol: str, day: dt.date | None = None) -> Report:
+def build_report(
+    session_factory: sessionmaker[Session],
+    symbol: str,
+    day: dt.date | None = None,
+    *,
+    strike_range: float = DEFAULT_STRIKE_RANGE,
+) -> Report:
     """Figures for one ticker and session; charts without data are listed in `skipped` with the reason."""
     symbol = symbol.strip().upper()
     with session_factory() as session:
@@ -158,7 +180,7 @@ def build_report(session_factory: sessionmaker[Session], symbol: str, day: dt.da
     else:
         iv_rank = ((vol_doc or {}).get("metrics") or {}).get("iv_rank")
         result = dealer_result(chain, spot, dealer_doc, iv_rank)
-        _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result)))
+        _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result, strike_range)))
         _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot)))
     _add_figure(report, "history", lambda: history_figure(_history_data(symbol, history_rows)))
     return report

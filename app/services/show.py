@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,7 +13,9 @@ from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.services.dates import default_session
-from app.time import snapshot_time
+from app.time import is_session, snapshot_time
+
+log = structlog.get_logger()
 
 
 class ShowRow(BaseModel):
@@ -38,6 +41,8 @@ COLUMNS = tuple(ShowRow.model_fields)
 class ShowTable(BaseModel):
     date: dt.date
     rows: list[ShowRow]
+    is_session: bool = True
+    sign_conventions: list[str] = []  # of the dealer documents shown (GEX signs depend on it)
 
 
 def _wall_strike(wall: dict[str, Any] | None) -> float | None:
@@ -90,7 +95,19 @@ def build_show_table(
         documents = SnapshotRepository(session).load_documents(
             [t.ticker_id for t in universe.tickers], snapshot_time(day)
         )
+    session_day = is_session(day)
+    if not session_day:
+        log.warning("date_not_a_session", date=day.isoformat(), note="documents are looked up at this date's cut-off")
     rows = [_row(t.symbol, *documents.get(t.ticker_id, (None, None))) for t in universe.tickers]
     rows += [ShowRow(symbol=s, note="no tickers row (unknown symbol)") for s in universe.unknown_symbols]
+    rows += [
+        ShowRow(symbol=s, note="several tickers rows differ only in case") for s in universe.ambiguous_symbols
+    ]
     rows += [ShowRow(symbol=s, note="not in the watchlist universe") for s in universe.not_in_watchlist]
-    return ShowTable(date=day, rows=sorted(rows, key=lambda r: r.symbol))
+    conventions = sorted(
+        {str((dealer.get("metadata") or {}).get("sign_convention")) for dealer, _ in documents.values() if dealer}
+        - {"None"}
+    )
+    return ShowTable(
+        date=day, rows=sorted(rows, key=lambda r: r.symbol), is_session=session_day, sign_conventions=conventions
+    )

@@ -327,7 +327,7 @@ def test_nan_and_infinity_stored_in_numeric_columns(db):
     OptionContractFactory(
         ticker=tickers["AAA"],
         time=chain_time(DAY),
-        expiration_date=DAY,
+        expiration_date=DAY + dt.timedelta(days=17),  # not 0DTE: at 16:15 a 0DTE contract has expired (§3)
         strike_price=110.0,
         bid=float("inf"),
         ask=float("nan"),

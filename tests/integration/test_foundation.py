@@ -344,3 +344,37 @@ def test_sample_data_reads_identically_on_both_backends(_migrated_engines):
             "gamma",
         ):
             np.testing.assert_array_equal(getattr(chain, field), getattr(other, field), err_msg=field)
+
+
+# ------------------------------------------------------------------ duplicate keys (SPEC §8.1)
+
+OPTION_HEADER = (
+    "time,symbol,expiration_date,strike_price,option_type,bid,ask,volume,open_interest,implied_volatility,gamma\n"
+)
+# SPX's AM monthly and SPXW's PM weekly of one third Friday, exported under one key
+AM_ROW = "2023-09-14T20:31:00+00:00,SPX,2023-09-15,4500,C,10.0,10.4,5,1000,0.20,0.010\n"
+PM_ROW = "2023-09-14T20:31:00+00:00,SPX,2023-09-15,4500,C,10.1,10.3,7,3000,0.16,0.014\n"
+
+
+def test_a_key_with_other_values_is_a_conflicting_duplicate_never_dropped_silently(db, tmp_path, logs):
+    path = _write(tmp_path / "dupes.csv", OPTION_HEADER + AM_ROW + PM_ROW + AM_ROW)
+    summary = run_import(db.session_factory, "options-chains", path)
+    assert (summary.loaded, summary.already_present, summary.conflicting_duplicates) == (1, 1, 1)
+    assert summary.rejects == [(3, "conflicting_duplicate: key loaded with other bid, ask, volume, open_interest, "
+                                   "implied_volatility, gamma")]  # fmt: skip
+    warning = next(e for e in logs if e["event"] == "row_rejected")
+    assert warning["line"] == 3 and warning["log_level"] == "warning"
+    again = run_import(db.session_factory, "options-chains", _write(tmp_path / "pm.csv", OPTION_HEADER + PM_ROW))
+    assert (again.loaded, again.conflicting_duplicates) == (0, 1)  # against the stored row, too
+
+
+def test_merge_duplicates_applies_the_merge_rule(db, tmp_path):
+    path = _write(tmp_path / "dupes.csv", OPTION_HEADER + AM_ROW + PM_ROW)
+    summary = run_import(db.session_factory, "options-chains", path, merge_duplicates=True)
+    assert (summary.loaded, summary.merged_keys, summary.conflicting_duplicates) == (1, 1, 0)
+    with db.session() as s:
+        row = s.execute(select(OptionContract)).scalar_one()
+    # OI and volume summed; greeks OI-weighted (Σ gamma·OI exact); quotes of the row read last
+    assert (row.open_interest, row.volume, row.bid, row.ask) == (4000, 12, 10.1, 10.3)
+    assert row.gamma == pytest.approx((0.010 * 1000 + 0.014 * 3000) / 4000)
+    assert row.implied_volatility == pytest.approx((0.20 * 1000 + 0.16 * 3000) / 4000)

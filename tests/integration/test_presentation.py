@@ -170,3 +170,37 @@ def test_progress_bar_on_a_terminal():
         progress(10, 10)
     with progress_reporter("json", stream=stream) as progress:
         assert progress is None
+
+
+def test_show_gives_iv_in_percent_the_sign_convention_and_warns_on_a_non_session(db):
+    build_market()
+    run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=DAY)))
+    table = runner.invoke(app, ["show", "--db-url", db.url, "--date", "2024-01-02", "--log-format", "json"])
+    assert table.exit_code == 0
+    assert "GEX kapman sign: calls −, puts +" in table.stdout and "30.0%" in table.stdout  # AAA's IV, 0.30
+    saturday = runner.invoke(app, ["show", "--db-url", db.url, "--date", "2024-01-06", "--log-format", "json"])
+    assert saturday.exit_code == 0 and "(not an NYSE session)" in saturday.stdout
+    warning = [json.loads(line) for line in saturday.stderr.splitlines() if "date_not_a_session" in line]
+    assert warning and warning[0]["level"] == "warning"
+
+
+def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
+    import datetime as dt
+
+    from app.reporting.charts import _with_gaps
+    from app.services.report import _history_data
+    from app.time import snapshot_time
+
+    days = [dt.date(2022, 2, 4), dt.date(2022, 2, 7), dt.date(2023, 9, 14)]  # a 19-month gap
+    rows = [
+        (
+            snapshot_time(d),
+            {"metrics": {"average_iv": 0.2 + i / 100, "iv_rank": None}, "metadata": {"snapshot_date": d.isoformat()}},
+        )
+        for i, d in enumerate(days)
+    ]
+    data = _history_data("AAA", rows)
+    # the cut-off is 23:59 New York, i.e. the next day in UTC: the chart uses the session's own date
+    assert data.sessions == days and snapshot_time(days[0]).date() == dt.date(2022, 2, 5)
+    x, values = _with_gaps(data.sessions, data.average_iv)
+    assert len(x) == 4 and np.isnan(values[2])  # a break, not a step across 19 months

@@ -12,10 +12,11 @@ from app.domain.models import SnapshotContext
 DEFAULTS = dict(dte=10, oi=1000, volume=10, bid=1.00, ask=1.05, iv=0.30, delta=math.nan, gamma=0.05)
 
 
-def chain(*contracts: dict) -> OptionChain:
+def chain(*contracts: dict, clock=None) -> OptionChain:
     """Each contract: dict with type ('C'/'P') and strike, other fields defaulting to DEFAULTS."""
     rows = [{**DEFAULTS, **c} for c in contracts]
     return OptionChain.from_arrays(
+        clock=clock,
         strike=[r["strike"] for r in rows],
         option_type=[r["type"] for r in rows],
         dte_days=[r["dte"] for r in rows],

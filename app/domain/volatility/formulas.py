@@ -17,6 +17,8 @@ SKEW_TARGET_DELTA = 0.25
 SKEW_DELTA_TOLERANCE = 0.15
 # Deltas are provider decimals; without slack |0.40 − 0.25| = 0.15000000000000002 would miss the tolerance.
 _TOLERANCE_SLACK = 1e-9
+# Two deltas equally far from ±0.25 differ in float arithmetic by ~1e-17 (0.26 − 0.25 vs 0.25 − 0.24).
+_TIE_SLACK = 1e-12
 FRONT_DTE, FRONT_HALF_WINDOW = 30, 15
 BACK_DTE, BACK_HALF_WINDOW = 90, 30
 HIGH_CONFIDENCE_MIN_IV = 40
@@ -43,20 +45,32 @@ def ratio_or_none(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator != 0 else None
 
 
-def skew_leg_iv(iv: FloatArray, delta: FloatArray, target_delta: float, percentile: float) -> tuple[float | None, bool]:
+def skew_leg_iv(
+    iv: FloatArray,
+    delta: FloatArray,
+    target_delta: float,
+    percentile: float,
+    dte_days: FloatArray | None = None,
+) -> tuple[float | None, bool]:
     """§6.2 iv_skew leg: the IV (decimal) of one type's ~25-delta contract (contracts in strike order).
 
-    Returns (iv, used_fallback). The contract whose delta is nearest the target wins if
-    within 0.15 of it; otherwise the contract at the strike percentile.
+    Returns (iv, used_fallback). The contract whose delta is nearest the target wins if within
+    0.15 of it. Ties (providers round delta to 4 dp) go to the DTE nearest 30, then the lower
+    DTE, then the lower strike. Without such a contract, the one at the strike percentile.
     """
     n = iv.shape[0]
     if n == 0:
         return None, False
     distance = np.abs(delta - target_delta)
     if np.any(np.isfinite(distance)):
-        nearest = int(np.nanargmin(distance))
-        if distance[nearest] <= SKEW_DELTA_TOLERANCE + _TOLERANCE_SLACK:
-            return float(iv[nearest]), False
+        best = float(np.nanmin(distance))
+        if best <= SKEW_DELTA_TOLERANCE + _TOLERANCE_SLACK:
+            tied = np.flatnonzero(distance <= best + _TIE_SLACK)
+            if dte_days is not None and tied.size > 1:
+                dte = dte_days[tied]
+                # lexsort keys run last-to-first: |DTE − 30|, then DTE, then strike (position)
+                tied = tied[np.lexsort((tied, dte, np.abs(dte - FRONT_DTE)))]
+            return float(iv[tied[0]]), False
     index = min(n - 1, math.floor(percentile * n)) if n >= 3 else n // 2
     return float(iv[index]), True
 

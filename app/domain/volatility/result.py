@@ -76,9 +76,9 @@ class VolatilityResult:
     diagnostics: tuple[str, ...] = ()
 
 
-def _skew_leg(iv: FloatArray, delta: FloatArray, side: str) -> tuple[float | None, str | None]:
+def _skew_leg(iv: FloatArray, delta: FloatArray, dte: FloatArray, side: str) -> tuple[float | None, str | None]:
     target, percentile = (SKEW_TARGET_DELTA, 0.75) if side == "calls" else (-SKEW_TARGET_DELTA, 0.25)
-    value, fallback = skew_leg_iv(iv, delta, target, percentile)
+    value, fallback = skew_leg_iv(iv, delta, target, percentile, dte)
     return value, f"iv_skew:strike_percentile_fallback({side})" if fallback else None
 
 
@@ -101,8 +101,9 @@ def compute_volatility(chain: OptionChain | None, history: FloatArray, params: V
     average_iv = oi_weighted_iv(iv, iv_chain.open_interest)
     avg_call_written = round_or_none(oi_weighted_iv(iv[calls], iv_chain.open_interest[calls]), 4)
     avg_put_written = round_or_none(oi_weighted_iv(iv[puts], iv_chain.open_interest[puts]), 4)
-    call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], "calls")
-    put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], "puts")
+    dte = iv_chain.dte_days
+    call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], dte[calls], "calls")
+    put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], dte[puts], "puts")
     diagnostics += [note for note in (call_note, put_note) if note]
 
     oi_all, vol_all = ratio_chain.open_interest, ratio_chain.volume
@@ -110,7 +111,7 @@ def compute_volatility(chain: OptionChain | None, history: FloatArray, params: V
     call_volume, put_volume = float(vol_all[ratio_chain.is_call].sum()), float(vol_all[ratio_chain.is_put].sum())
     total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
 
-    front, back = front_and_back_windows(iv_chain.dte_days)
+    front, back = front_and_back_windows(dte)
     front_iv, back_iv = mean_or_none(iv[front]), mean_or_none(iv[back])
     term = term_structure_points(front_iv, back_iv)
     average_written = round_or_none(average_iv, 4)

@@ -157,3 +157,16 @@ def test_high_confidence_needs_40_iv_contracts_and_5_in_each_window():
     assert (doc.confidence, doc.status) == ("high", "FULL")
     medium = compute(*front, *back[:4])  # 24 contracts, only 4 in the back window
     assert (medium.confidence, medium.status) == ("medium", "LIMITED")
+
+
+def test_skew_ties_go_to_the_dte_nearest_30_then_the_lower_dte_then_the_lower_strike():
+    from app.domain.volatility import skew_leg_iv
+
+    # SPX 2023-09-14: puts of 14 and 255 DTE both printed delta −0.2500 (IV 18.3% and 22.0%)
+    iv, dte = np.array([0.220, 0.183]), np.array([255.0, 14.0])
+    assert skew_leg_iv(iv, np.array([-0.25, -0.25]), -0.25, 0.25, dte) == (0.183, False)
+    # DTE 20 and 40 are both 10 from 30: the lower DTE; equal DTE: the lower strike (first in strike order)
+    assert skew_leg_iv(np.array([0.30, 0.20]), np.array([0.26, 0.24]), 0.25, 0.75, np.array([40.0, 20.0]))[0] == 0.20
+    assert skew_leg_iv(np.array([0.31, 0.32]), np.array([0.25, 0.25]), 0.25, 0.75, np.array([30.0, 30.0]))[0] == 0.31
+    # a strictly nearer delta wins whatever its DTE
+    assert skew_leg_iv(np.array([0.40, 0.30]), np.array([0.2501, 0.30]), 0.25, 0.75, np.array([400.0, 30.0]))[0] == 0.40
