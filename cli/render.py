@@ -14,14 +14,18 @@ from app.services.show import COLUMNS, ShowTable
 
 HEADERS = {
     "symbol": "symbol", "dealer_status": "dealer", "position": "position", "gex_net": "net GEX $M",
-    "gamma_flip": "flip", "call_wall": "call wall", "put_wall": "put wall", "dgpi": "DGPI", "average_iv": "avg IV",
-    "iv_rank": "IV rank", "put_call_oi": "P/C OI", "term_structure": "term pts", "vol_status": "vol", "note": "note",
+    "gamma_flip": "flip", "zero_gamma": "zero γ", "call_wall": "OI call", "put_wall": "OI put",
+    "call_gex_wall": "GEX call", "put_gex_wall": "GEX put", "dgpi": "DGPI", "average_iv": "avg IV",
+    "iv_rank": "IV rank", "atm_iv_30d": "IV30", "iv30_rank": "IV30 rk", "put_call_oi": "P/C OI",
+    "term_structure": "term pts", "vol_status": "vol", "note": "note",
 }  # fmt: skip
 FORMATS = {
-    "gamma_flip": "{:,.2f}", "call_wall": "{:,.2f}", "put_wall": "{:,.2f}", "dgpi": "{:.2f}",
-    "iv_rank": "{:.1f}", "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
+    # strikes and levels with the digits they have: 4,500 / 452.5 / 4,491.43
+    "gamma_flip": "{:,g}", "zero_gamma": "{:,g}", "call_wall": "{:,g}", "put_wall": "{:,g}",
+    "call_gex_wall": "{:,g}", "put_gex_wall": "{:,g}", "dgpi": "{:.2f}", "iv_rank": "{:.1f}",
+    "iv30_rank": "{:.1f}", "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
 }  # fmt: skip
-PERCENT = {"average_iv"}  # decimals in the documents (0.42), shown as 42.0%
+PERCENT = {"average_iv", "atm_iv_30d"}  # decimals in the documents (0.42), shown as 42.0%
 SIGNS = {"kapman": "kapman sign: calls −, puts +", "industry": "industry sign: calls +, puts −"}
 
 
@@ -58,7 +62,7 @@ def render_show_table(table: ShowTable, output: str) -> None:
             writer.writerow({"date": table.date.isoformat(), **{k: "" if v is None else v for k, v in row.items()}})
         typer.echo(buffer.getvalue(), nl=False)
         return
-    console = Console(width=max(Console().width, 180))
+    console = Console(width=max(Console().width, 240))
     view = Table(title=table_title(table), header_style="bold")
     for name in COLUMNS:
         left = name in ("symbol", "position", "note")

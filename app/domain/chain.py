@@ -120,6 +120,15 @@ class OptionChain:
         return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
 
+MAX_VALID_IV = 5.0  # decimal: 500%; above it an IV is almost surely given in percent
+
+
+def usable_iv(iv: FloatArray) -> BoolArray:
+    """SPEC §6.1/§12: a usable IV is finite and in (0, 5] as a decimal (0.42 = 42%)."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(iv) & (iv > 0) & (iv <= MAX_VALID_IV)
+
+
 def _years(dte_days: FloatArray, clock: ChainClock | None) -> FloatArray:
     if clock is not None:
         return years_to_expiry(dte_days, clock)

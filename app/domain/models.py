@@ -106,6 +106,39 @@ class DealerMetadata(BaseModel):
     diagnostics: list[str]
 
 
+class GexBucket(BaseModel):
+    model_config = _DOC
+
+    dte_min: int
+    dte_max: int
+    gex_net: float
+    gex_total: float
+
+
+class LevelsCounts(BaseModel):
+    model_config = _DOC
+
+    contracts_used: int  # eligible contracts with a usable IV: the Black–Scholes measures use these
+    left_out_no_iv: int
+    left_out_no_delta: int
+
+
+class DealerLevels(BaseModel):
+    """§12.1 market levels (beside the seed's metrics, never instead of them)."""
+
+    model_config = _DOC
+
+    zero_gamma: float | None
+    zero_gamma_method: str
+    gamma_at_spot: float | None
+    call_gex_wall: float | None
+    put_gex_wall: float | None
+    gex_by_dte: list[GexBucket]
+    zero_dte_share: float | None
+    dex_net: float | None
+    levels_counts: LevelsCounts
+
+
 class DealerMetrics(BaseModel):
     """dealer_metrics_json (SPEC §5.4). Every key present; null when not applicable."""
 
@@ -131,6 +164,7 @@ class DealerMetrics(BaseModel):
     put_walls: list[Wall]
     primary_call_wall: Wall | None
     primary_put_wall: Wall | None
+    levels: DealerLevels
     metadata: DealerMetadata
 
 
@@ -171,6 +205,13 @@ class VolMetricValues(BaseModel):
     iv_term_structure_slope: float | None
     iv_rank: float | None
     iv_percentile: float | None
+    # §12.2, beside the seed's metrics: constant-maturity at-the-money and 25-delta volatility
+    atm_iv_30d: float | None
+    atm_iv_90d: float | None
+    atm_term_structure: float | None
+    rr25_30d: float | None
+    iv30_rank: float | None
+    iv30_percentile: float | None
 
 
 class VolCounts(BaseModel):

@@ -42,6 +42,7 @@ class RowState:
     columns: Mapping[str, ColumnState] | None = None
     iv_rank: float | None = None
     average_iv: float | None = None
+    atm_iv_30d: float | None = None
 
     def column(self, name: str) -> ColumnState:
         return (self.columns or {}).get(name, ColumnState())
@@ -122,17 +123,19 @@ class SnapshotRepository:
         flags = []
         for column in JOB_COLUMNS:
             flags += [getattr(DailySnapshot, column).is_not(None), _status(column) == ERROR_STATUS]
-        stmt = select(DailySnapshot.ticker_id, *flags, _metric("iv_rank"), _metric("average_iv")).where(
-            DailySnapshot.time == time, DailySnapshot.ticker_id.in_(ticker_ids)
-        )
+        stmt = select(
+            DailySnapshot.ticker_id, *flags, _metric("iv_rank"), _metric("average_iv"), _metric("atm_iv_30d")
+        ).where(DailySnapshot.time == time, DailySnapshot.ticker_id.in_(ticker_ids))
         states = {}
         for tid, *values in self._session.execute(stmt):
             pairs = values[: 2 * len(JOB_COLUMNS)]
             columns = {
                 column: ColumnState(bool(pairs[2 * i]), bool(pairs[2 * i + 1])) for i, column in enumerate(JOB_COLUMNS)
             }
-            iv_rank, average_iv = values[2 * len(JOB_COLUMNS) :]
-            states[tid] = RowState(exists=True, columns=columns, iv_rank=iv_rank, average_iv=average_iv)
+            iv_rank, average_iv, atm_iv_30d = values[2 * len(JOB_COLUMNS) :]
+            states[tid] = RowState(
+                exists=True, columns=columns, iv_rank=iv_rank, average_iv=average_iv, atm_iv_30d=atm_iv_30d
+            )
         return states
 
     def load_iv_history(
@@ -143,17 +146,20 @@ class SnapshotRepository:
         *,
         through: dt.datetime | None = None,
         excluding: Collection[dt.datetime] = (),
-    ) -> dict[uuid.UUID, list[tuple[dt.datetime, float | None]]]:
+    ) -> dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]]:
         """Per ticker (ascending): the `limit` most recent rows strictly before `before`, then the rows
         from `before` through `through` whose time is not in `excluding` (rows other stages wrote
-        inside a range this run computes itself): (time, average_iv)."""
+        inside a range this run computes itself): (time, average_iv, atm_iv_30d)."""
         if not ticker_ids:
             return {}
         latest = self._latest_rows(ticker_ids, before, limit)
         rows: Select[Any] | CompoundSelect[Any] = latest
         if through is not None:
             inside = select(
-                DailySnapshot.ticker_id, DailySnapshot.time, _metric("average_iv").label("average_iv")
+                DailySnapshot.ticker_id,
+                DailySnapshot.time,
+                _metric("average_iv").label("average_iv"),
+                _metric("atm_iv_30d").label("atm_iv_30d"),
             ).where(
                 DailySnapshot.ticker_id.in_(ticker_ids),
                 DailySnapshot.time >= before,
@@ -162,12 +168,12 @@ class SnapshotRepository:
             )
             rows = latest.union_all(inside)
         picked = rows.subquery()
-        history: dict[uuid.UUID, list[tuple[dt.datetime, float | None]]] = {tid: [] for tid in ticker_ids}
-        stmt = select(picked.c.ticker_id, picked.c.time, picked.c.average_iv).order_by(
+        history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = {tid: [] for tid in ticker_ids}
+        stmt = select(picked.c.ticker_id, picked.c.time, picked.c.average_iv, picked.c.atm_iv_30d).order_by(
             picked.c.ticker_id, picked.c.time
         )
-        for tid, time, avg in self._session.execute(stmt):
-            history[tid].append((time, avg))
+        for tid, time, avg, iv30 in self._session.execute(stmt):
+            history[tid].append((time, avg, iv30))
         return history
 
     def _latest_rows(self, ticker_ids: list[uuid.UUID], before: dt.datetime, limit: int) -> Select[Any]:
@@ -178,20 +184,30 @@ class SnapshotRepository:
         if self._session.get_bind().dialect.name == "postgresql":
             tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
             latest = (
-                select(snap.time, _metric("average_iv").label("average_iv"))
+                select(snap.time, _metric("average_iv").label("average_iv"), _metric("atm_iv_30d").label("atm_iv_30d"))
                 .where(snap.ticker_id == tickers.c.tid, snap.time < before)
                 .order_by(snap.time.desc())
                 .limit(limit)
                 .lateral("h")
             )
-            return select(tickers.c.tid.label("ticker_id"), latest.c.time, latest.c.average_iv).join(latest, true())
+            return select(
+                tickers.c.tid.label("ticker_id"), latest.c.time, latest.c.average_iv, latest.c.atm_iv_30d
+            ).join(latest, true())
         rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
         ranked = (
-            select(snap.ticker_id, snap.time, _metric("average_iv").label("average_iv"), rank.label("rn"))
+            select(
+                snap.ticker_id,
+                snap.time,
+                _metric("average_iv").label("average_iv"),
+                _metric("atm_iv_30d").label("atm_iv_30d"),
+                rank.label("rn"),
+            )
             .where(snap.ticker_id.in_(ticker_ids), snap.time < before)
             .subquery()
         )
-        return select(ranked.c.ticker_id, ranked.c.time, ranked.c.average_iv).where(ranked.c.rn <= limit)
+        return select(ranked.c.ticker_id, ranked.c.time, ranked.c.average_iv, ranked.c.atm_iv_30d).where(
+            ranked.c.rn <= limit
+        )
 
     def load_documents(
         self, ticker_ids: list[uuid.UUID], time: dt.datetime

@@ -62,7 +62,7 @@ class ChunkInputs:
     chains: dict[uuid.UUID, OptionChain]
     spots: dict[uuid.UUID, float | None]
     row_states: dict[uuid.UUID, RowState]
-    history: dict[uuid.UUID, list[tuple[dt.datetime, float | None]]] = field(default_factory=dict)
+    history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = field(default_factory=dict)
 
 
 def pack_chunks(

@@ -182,7 +182,7 @@ class BatchRunner:
         if self.history is not None:
             for ticker_id, rows in inputs.history.items():
                 if not self.history.is_loaded(ticker_id):
-                    self.history.load(ticker_id, rows)
+                    self.history.load(ticker_id, [(time, HistoryPoint(avg, iv30)) for time, avg, iv30 in rows])
         for ref in inputs.refs:
             if self._stop_requested():
                 raise _Interrupted
@@ -396,7 +396,7 @@ class BatchRunner:
         if document is not None:
             point = job.history_point(document)
         elif stored:
-            point = HistoryPoint(work.row.average_iv)
+            point = HistoryPoint(work.row.average_iv, work.row.atm_iv_30d)
         else:
             return  # no row at all: it is not part of any later session's history window
         self.history.record(work.ref.ticker_id, work.target.cutoff, point)

@@ -26,12 +26,12 @@ class HistoryBook:
     def is_loaded(self, ticker_id: uuid.UUID) -> bool:
         return ticker_id in self._times
 
-    def load(self, ticker_id: uuid.UUID, rows: list[tuple[dt.datetime, float | None]]) -> None:
+    def load(self, ticker_id: uuid.UUID, rows: list[tuple[dt.datetime, HistoryPoint]]) -> None:
         """Stored rows of a ticker not seen before in this run."""
         self._times.setdefault(ticker_id, [])
         self._points.setdefault(ticker_id, [])
-        for time, average_iv in rows:
-            self.record(ticker_id, time, HistoryPoint(average_iv))
+        for time, point in rows:
+            self.record(ticker_id, time, point)
 
     def record(self, ticker_id: uuid.UUID, time: dt.datetime, point: HistoryPoint) -> None:
         """A row at `time` holds `point` (replacing what was known for that time)."""
@@ -56,5 +56,7 @@ class HistoryBook:
             del times[:stale], points[:stale]
             end -= stale
         rows = points[max(0, end - self.lookback) : end]
-        values = [p.average_iv for p in rows if p.average_iv is not None]
-        return HistoryWindow(average_iv=np.array(values, dtype=np.float64))
+        return HistoryWindow(
+            average_iv=np.array([p.average_iv for p in rows if p.average_iv is not None], dtype=np.float64),
+            atm_iv_30d=np.array([p.atm_iv_30d for p in rows if p.atm_iv_30d is not None], dtype=np.float64),
+        )

@@ -30,6 +30,7 @@ class HistoryWindow:
     """A ticker's stored IV values before the snapshot time, from its most recent `lookback` rows."""
 
     average_iv: FloatArray = field(default_factory=lambda: _EMPTY)
+    atm_iv_30d: FloatArray = field(default_factory=lambda: _EMPTY)  # §12.2, ranked the same way
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class HistoryPoint:
     """What one session contributes to the IV history later sessions rank against."""
 
     average_iv: float | None
+    atm_iv_30d: float | None = None
 
 
 Compute = Callable[[TickerDay, Mapping[str, BaseModel]], BaseModel]

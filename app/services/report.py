@@ -71,7 +71,7 @@ def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
 
 
 def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: float) -> GexChartData:
-    profile = result.profile
+    profile, levels = result.profile, result.levels
     if profile is None or result.spot is None or not result.gex_total:
         raise ReportError(f"{symbol} {day}: no GEX profile ({result.reason})")
     return GexChartData(
@@ -87,6 +87,9 @@ def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: flo
         call_walls=[w.strike for w in result.call_walls],
         put_walls=[w.strike for w in result.put_walls],
         strike_range=strike_range,
+        profile_spots=levels.spots if levels is not None and levels.gamma_profile.size else None,
+        profile_gex=levels.gamma_profile if levels is not None and levels.gamma_profile.size else None,
+        zero_gamma=levels.zero_gamma if levels is not None else None,
     )
 
 

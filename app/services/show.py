@@ -24,11 +24,16 @@ class ShowRow(BaseModel):
     position: str | None = None
     gex_net: float | None = None
     gamma_flip: float | None = None
+    zero_gamma: float | None = None  # §12.1: where total dealer gamma changes sign
     call_wall: float | None = None
     put_wall: float | None = None
+    call_gex_wall: float | None = None  # §12.1: the strikes of the largest call / put GEX
+    put_gex_wall: float | None = None
     dgpi: float | None = None
     average_iv: float | None = None
     iv_rank: float | None = None
+    atm_iv_30d: float | None = None  # §12.2: the IV a trader quotes, and its rank
+    iv30_rank: float | None = None
     put_call_oi: float | None = None
     term_structure: float | None = None
     vol_status: str | None = None
@@ -60,6 +65,10 @@ def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
         row.call_wall = _wall_strike(dealer.get("primary_call_wall"))
         row.put_wall = _wall_strike(dealer.get("primary_put_wall"))
         row.dgpi = dealer.get("dgpi")
+        levels = dealer.get("levels") or {}
+        row.zero_gamma = levels.get("zero_gamma")
+        row.call_gex_wall = levels.get("call_gex_wall")
+        row.put_gex_wall = levels.get("put_gex_wall")
         if dealer.get("status") == "INVALID":
             notes.append(f"dealer: {dealer.get('status_reason')}")
     else:
@@ -68,6 +77,8 @@ def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
         metrics = vol.get("metrics") or {}
         row.average_iv = metrics.get("average_iv")
         row.iv_rank = metrics.get("iv_rank")
+        row.atm_iv_30d = metrics.get("atm_iv_30d")
+        row.iv30_rank = metrics.get("iv30_rank")
         row.put_call_oi = metrics.get("put_call_ratio_oi")
         row.term_structure = metrics.get("iv_term_structure")
         row.vol_status = vol.get("status")
@@ -100,9 +111,7 @@ def build_show_table(
         log.warning("date_not_a_session", date=day.isoformat(), note="documents are looked up at this date's cut-off")
     rows = [_row(t.symbol, *documents.get(t.ticker_id, (None, None))) for t in universe.tickers]
     rows += [ShowRow(symbol=s, note="no tickers row (unknown symbol)") for s in universe.unknown_symbols]
-    rows += [
-        ShowRow(symbol=s, note="several tickers rows differ only in case") for s in universe.ambiguous_symbols
-    ]
+    rows += [ShowRow(symbol=s, note="several tickers rows differ only in case") for s in universe.ambiguous_symbols]
     rows += [ShowRow(symbol=s, note="not in the watchlist universe") for s in universe.not_in_watchlist]
     conventions = sorted(
         {str((dealer.get("metadata") or {}).get("sign_convention")) for dealer, _ in documents.values() if dealer}

@@ -74,18 +74,20 @@ def volatility_debug_details(doc: BaseModel) -> dict[str, Any]:
 
 def volatility_job(params: VolatilityParams) -> DocumentJob:
     def compute(day: TickerDay, _earlier: Mapping[str, BaseModel]) -> VolatilityMetrics:
-        return compute_volatility_metrics(day.chain, day.history.average_iv, params, day.context)
+        return compute_volatility_metrics(
+            day.chain, day.history.average_iv, params, day.context, spot=day.spot, history_30d=day.history.atm_iv_30d
+        )
 
     def history_point(doc: BaseModel) -> HistoryPoint:
         assert isinstance(doc, VolatilityMetrics)
-        return HistoryPoint(doc.metrics.average_iv)
+        return HistoryPoint(doc.metrics.average_iv, doc.metrics.atm_iv_30d)
 
     return DocumentJob(
         name=JOB_NAME,
         column=VOLATILITY_COLUMN,
         params=params,
         greeks=frozenset({"implied_volatility", "delta"}),
-        needs_spot=False,
+        needs_spot=True,  # §12.2: at-the-money is relative to the session's close
         compute=compute,
         error_document=lambda ctx, reason: error_volatility_metrics(ctx, params, reason),
         outcome=volatility_outcome,

@@ -156,3 +156,41 @@ def test_run_daily_fills_both_documents_and_dgpi_uses_iv_rank(db, logs):
     first_dealer = docs(db, "dealer_metrics_json", SESSIONS[0])["IVX"]
     assert first_dealer["metadata"]["dgpi_iv_rank"] is None
     assert any(e["event"] == "daily_run_finished" for e in logs)
+
+
+def build_iv30_market(days):
+    """One ticker whose ATM IV at 30 days exists every session: expiries 20 and 40 days out."""
+    ticker = TickerFactory(symbol="ATM", id=ticker_uuid("ATM"))
+    WatchlistFactory(symbol="ATM")
+    for i, day in enumerate(days):
+        OhlcvFactory(ticker=ticker, date=day, close=100.0)
+        level = 0.20 + 0.01 * ((i * 7) % 20)
+        for dte in (20, 40):
+            for strike, call_delta in ((95.0, 0.7), (100.0, 0.5), (105.0, 0.3)):
+                for option_type in ("C", "P"):
+                    OptionContractFactory(
+                        ticker=ticker,
+                        time=chain_time(day),
+                        expiration_date=day + dt.timedelta(days=dte),
+                        strike_price=strike,
+                        option_type=option_type,
+                        implied_volatility=level + (0.01 if dte == 40 else 0.0),
+                        delta=call_delta if option_type == "C" else call_delta - 1,
+                    )
+
+
+def test_iv30_history_carries_forward_in_a_range_exactly_as_date_by_date(db):
+    build_iv30_market(SESSIONS)
+    run_volatility_metrics(db.session_factory, BatchOptions(dates=DateSelection(start=SESSIONS[0], end=SESSIONS[-1])))
+    ranged = all_docs(db)
+    written = [docs(db, day=d)["ATM"]["metrics"]["atm_iv_30d"] for d in SESSIONS]
+    assert all(v is not None for v in written)
+    last = docs(db, day=SESSIONS[-1])["ATM"]["metrics"]
+    history = written[:-1]  # 20 earlier sessions: enough for a rank
+    assert last["iv30_rank"] == round((written[-1] - min(history)) / (max(history) - min(history)) * 100, 2)
+    assert last["iv30_percentile"] == round(sum(v <= written[-1] for v in history) / len(history) * 100, 2)
+    with db.session_factory.begin() as s:
+        s.execute(delete(DailySnapshot))
+    for day in SESSIONS:
+        run_volatility_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=day)))
+    assert all_docs(db) == ranged

@@ -178,7 +178,7 @@ def test_iv_history_reads(db):
     with db.session() as s:
         repo = SnapshotRepository(s)
         history = repo.load_iv_history([ticker.id], snapshot_time(days[4]), limit=3)[ticker.id]
-        assert [v for _, v in history] == [0.21, None, 0.23]
+        assert [v for _, v, _iv30 in history] == [0.21, None, 0.23]
         # rows inside a range the run computes itself come from memory; other stages' rows are read
         inside = repo.load_iv_history(
             [ticker.id],
@@ -187,7 +187,7 @@ def test_iv_history_reads(db):
             through=snapshot_time(days[3]),
             excluding={snapshot_time(days[1]), snapshot_time(days[3])},
         )[ticker.id]
-        assert [v for _, v in inside] == [0.2, None]
+        assert [v for _, v, _iv30 in inside] == [0.2, None]
         states = repo.load_row_states([ticker.id], snapshot_time(days[1]))
         assert states[ticker.id].column(VOLATILITY_COLUMN).complete and states[ticker.id].average_iv == 0.21
         assert not states[ticker.id].column(DEALER_COLUMN).has_document

@@ -270,3 +270,125 @@ def volatility(contracts, session: dt.date, after_close: bool, history: list[flo
         "iv_term_structure": (back_iv - front_iv) * 100 if front_iv is not None and back_iv is not None else None,
         "counts": {"total": len(contracts), "selected": len(selected), "with_iv": len(valid)},
     }
+
+
+# ------------------------------------------------------------------ SPEC §12
+
+
+def years_to_expiry(c: Contract, snapshot: dt.datetime) -> float:
+    """From the snapshot to 16:00 New York on the expiration date, in years of 365 days, ≥ 15 minutes."""
+    from zoneinfo import ZoneInfo
+
+    close = dt.datetime.combine(c.expiration, dt.time(16), tzinfo=ZoneInfo("America/New_York"))
+    seconds = (close.astimezone(dt.UTC) - snapshot.astimezone(dt.UTC)).total_seconds()
+    return max(seconds / (365 * 86400), 15 * 60 / (365 * 86400))
+
+
+def _usable(iv: float | None) -> bool:
+    return iv is not None and 0 < iv <= 5
+
+
+def levels(contracts, spot: float, session: dt.date, snapshot: dt.datetime, after_close: bool, t: Thresholds) -> dict:
+    eligible, _ = eligibility(contracts, session, after_close, t)
+    modelled = [c for c in eligible if _usable(c.iv)]
+    grid = [spot * (0.80 + 0.0025 * i) for i in range(161)]
+
+    def exposure(s: float) -> float:
+        total = 0.0
+        for c in modelled:
+            years = years_to_expiry(c, snapshot)
+            a = c.iv * math.sqrt(years)
+            d1 = (math.log(s / c.strike) + a * a / 2) / a
+            gamma = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi) / (s * a)
+            sign = (-1.0 if c.kind == "C" else 1.0) * (1.0 if t.sign == "kapman" else -1.0)
+            total += sign * gamma * c.oi * s * s * 0.01 * 100
+        return total
+
+    profile = [exposure(s) for s in grid]
+    crossings = []
+    for i in range(160):
+        a, b = profile[i], profile[i + 1]
+        if a * b < 0 or (b == 0 and a != 0):
+            crossings.append(grid[i] + (grid[i + 1] - grid[i]) * abs(a) / abs(b - a))
+    zero = min(crossings, key=lambda x: (abs(x - spot), x)) if crossings else None
+
+    def wall(kind: str) -> float | None:
+        per_strike: dict[float, float] = defaultdict(float)
+        for c in eligible:
+            if c.kind == kind:
+                per_strike[c.strike] += contract_gex(c, spot, t.sign)
+        if not per_strike:
+            return None
+        return min(per_strike, key=lambda k: (-abs(per_strike[k]), abs(k - spot), k))
+
+    with_delta = [c for c in eligible if c.delta is not None]
+    dex = sum(
+        (-1.0 if c.kind == "C" else 1.0) * (1.0 if t.sign == "kapman" else -1.0) * c.delta * c.oi * 100 * spot
+        for c in with_delta
+    )
+    return {
+        "zero_gamma": zero,
+        "gamma_at_spot": exposure(spot) if modelled else None,
+        "call_gex_wall": wall("C"),
+        "put_gex_wall": wall("P"),
+        "dex_net": dex if with_delta else None,
+        "contracts_used": len(modelled),
+    }
+
+
+def _interpolate(points: list[tuple[float, float]], horizon: float) -> float | None:
+    below = [p for p in points if p[0] <= horizon]
+    above = [p for p in points if p[0] >= horizon]
+    if not below or not above:
+        return None
+    (t1, v1), (t2, v2) = max(below), min(above)
+    if t1 == t2:
+        return v1
+    w = v1 * v1 * t1 + (v2 * v2 * t2 - v1 * v1 * t1) * (horizon - t1) / (t2 - t1)
+    return math.sqrt(w / horizon)
+
+
+def constant_maturity(contracts, spot: float, session: dt.date, snapshot: dt.datetime, after_close: bool) -> dict:
+    valid = [
+        c for c in contracts
+        if _usable(c.iv) and not (_dte(c, session) < 0 or (_dte(c, session) == 0 and after_close))
+        and not (c.bid is not None and c.ask is not None and c.bid > c.ask)
+    ]  # fmt: skip
+    by_expiry: dict[dt.date, list[Contract]] = defaultdict(list)
+    for c in valid:
+        by_expiry[c.expiration].append(c)
+    atm_points, legs = [], {"C": [], "P": []}
+    for _expiration, members in sorted(by_expiry.items()):
+        years = years_to_expiry(members[0], snapshot)
+        per_strike: dict[float, list[float]] = defaultdict(list)
+        for c in members:
+            per_strike[c.strike].append(c.iv)
+        strikes = sorted(per_strike)
+        if strikes[0] <= spot <= strikes[-1]:
+            above = next(k for k in strikes if k >= spot)
+            below = max(k for k in strikes if k <= spot)
+            iv_above = sum(per_strike[above]) / len(per_strike[above])
+            iv_below = sum(per_strike[below]) / len(per_strike[below])
+            value = iv_above if above == below else iv_below + (spot - below) / (above - below) * (iv_above - iv_below)
+            atm_points.append((years, value))
+        for kind, target in (("C", 0.25), ("P", -0.25)):
+            otm = [c for c in members if c.kind == kind and c.delta is not None]
+            otm = [c for c in otm if (c.strike >= spot if kind == "C" else c.strike <= spot)]
+            walk = sorted(otm, key=lambda c: c.strike, reverse=kind == "P")
+            for i, c in enumerate(walk):
+                if c.delta == target:
+                    legs[kind].append((years, c.iv))
+                    break
+                if i + 1 < len(walk):
+                    d1, d2 = c.delta, walk[i + 1].delta
+                    if min(d1, d2) <= target <= max(d1, d2) and d1 != d2:
+                        legs[kind].append((years, c.iv + (target - d1) / (d2 - d1) * (walk[i + 1].iv - c.iv)))
+                        break
+    atm30, atm90 = _interpolate(atm_points, 30 / 365), _interpolate(atm_points, 90 / 365)
+    call30, put30 = _interpolate(legs["C"], 30 / 365), _interpolate(legs["P"], 30 / 365)
+    return {
+        "atm_iv_30d": atm30,
+        "atm_iv_90d": atm90,
+        "atm_term_structure": (atm90 - atm30) * 100 if atm30 is not None and atm90 is not None else None,
+        "rr25_30d": (put30 - call30) * 100 if put30 is not None and call30 is not None else None,
+    }

@@ -28,6 +28,8 @@ FILES = {
     "ndx_20240322": ("NDX", dt.date(2024, 3, 22), "2024-03-23T01:40:00+00:00", True, 4.134, 6.172),
     "nvda_20250106": ("NVDA", dt.date(2025, 1, 6), "2025-01-07T02:30:00+00:00", True, 1.145, 1.247),
 }
+# Spot-sweep zero gamma printed by the public scripts for these files (tests/data/cboe/README.md).
+PUBLIC_ZERO_GAMMA = {"spx_20230914": 4494.2, "spy_20230914": 450.19, "ndx_20240322": 17889.6, "nvda_20250106": 126.0}
 LOOSE = DealerParams(
     max_dte_days=100_000, min_open_interest=0, min_volume=0, max_spread_pct=1e12, max_moneyness=100.0,
     sign_convention="industry",
@@ -67,6 +69,18 @@ def _check_dealer(doc: dict, expected: dict) -> None:
         assert [w["strike"] for w in walls] == [k for k, *_ in expected[f"{side}_walls"]]
         for wall, (_k, oi, gex, n) in zip(walls, expected[f"{side}_walls"], strict=True):
             assert wall["open_interest"] == oi and wall["contracts"] == n and close(wall["gex"], gex, 2)
+
+
+def _check_levels(levels: dict, expected: dict) -> None:
+    for key, digits in (
+        ("zero_gamma", 2),
+        ("gamma_at_spot", 2),
+        ("dex_net", 2),
+        ("call_gex_wall", 4),
+        ("put_gex_wall", 4),
+    ):
+        assert close(levels[key], expected[key], digits), key
+    assert levels["levels_counts"]["contracts_used"] == expected["contracts_used"]
 
 
 def _check_volatility(doc: dict, expected: dict) -> None:
@@ -120,6 +134,13 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     _check_dealer(dealer, oracle.dealer(merged, raw.last, session, after_close, oracle.Thresholds()))
     _check_volatility(volatility, oracle.volatility(merged, session, after_close))
     assert dealer["spot_price"] == raw.last
+    snapshot = dt.datetime.fromisoformat(stamp)
+    _check_levels(
+        dealer["levels"], oracle.levels(merged, raw.last, session, snapshot, after_close, oracle.Thresholds())
+    )
+    expected_cm = oracle.constant_maturity(merged, raw.last, session, snapshot, after_close)
+    for key, digits in (("atm_iv_30d", 4), ("atm_iv_90d", 4), ("atm_term_structure", 2), ("rr25_30d", 2)):
+        assert close(volatility["metrics"][key], expected_cm[key], digits), key
 
     # ---- loose thresholds, industry sign: what public scripts compute, less what SPEC §3 excludes
     assert run_daily(db.session_factory, day, dealer_params=LOOSE).exit_code == 0
@@ -136,6 +157,10 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     for c in raw.contracts:
         by_strike[c.strike] = by_strike.get(c.strike, 0.0) + oracle.contract_gex(c, raw.last, "industry")
     assert round(sum(abs(g) for g in by_strike.values()) / 1e9, 3) == public_gross
+    # zero gamma from every contract, as the public spot sweeps take them: within 1% of spot of theirs
+    # (they sweep 60 levels with business-day time; we sweep 161 with the clock time of §3)
+    zero = loose["levels"]["zero_gamma"]
+    assert abs(zero - PUBLIC_ZERO_GAMMA[name]) / raw.last < (0.01 if name == "nvda_20250106" else 0.002)
     assert loose["gex_net"] == pytest.approx(everything - settled, abs=0.01)
 
 
@@ -216,3 +241,17 @@ def test_a_file_that_is_not_a_cboe_download_fails_clearly(db, tmp_path):
     summary = import_cboe_file(db.session_factory, bad)
     assert summary.exit_code == 1 and "Expiration Date" in summary.failure
     assert import_cboe_file(db.session_factory, tmp_path / "missing.csv").failure.endswith("no such file")
+
+
+def test_spx_levels_are_where_a_trader_looks(db):
+    """SPX 2023-09-14: OI walls by the seed's rule sit deep in the money (4000 and 5000); the GEX
+    walls dashboards show are both at 4500; ATM IV30 is the ~10.6% a trader quotes, where the
+    OI-weighted average IV over every strike and expiry is 40.9%."""
+    import_cboe_file(db.session_factory, oracle.DATA / "spx_20230914.csv.gz")
+    WatchlistFactory(symbol="SPX")
+    run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=dt.date(2023, 9, 14))))
+    dealer, volatility = _documents(db, "SPX", dt.date(2023, 9, 14))
+    assert (dealer["primary_call_wall"]["strike"], dealer["primary_put_wall"]["strike"]) == (4000.0, 5000.0)
+    assert (dealer["levels"]["call_gex_wall"], dealer["levels"]["put_gex_wall"]) == (4500.0, 4500.0)
+    assert volatility["metrics"]["average_iv"] == 0.409 and 0.10 < volatility["metrics"]["atm_iv_30d"] < 0.11
+    assert abs(dealer["levels"]["zero_gamma"] - dealer["spot_price"]) / dealer["spot_price"] < 0.01

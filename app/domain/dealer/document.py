@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from app.domain.chain import OptionChain
 from app.domain.dealer.exposure import WallLevel
+from app.domain.dealer.levels import ZERO_GAMMA_METHOD
 from app.domain.dealer.result import DealerResult, compute_dealer
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
     DealerFilterStats,
+    DealerLevels,
     DealerMetadata,
     DealerMetrics,
     DealerParams,
+    GexBucket,
+    LevelsCounts,
     SnapshotContext,
     SpotSource,
     Wall,
@@ -27,6 +31,43 @@ def _wall(level: WallLevel) -> Wall:
         contracts=level.contracts,
         distance_from_spot=round_to(level.distance_from_spot, 4),
         moneyness=round_to(level.moneyness, 6),
+    )
+
+
+def _levels(result: DealerResult) -> DealerLevels:
+    levels = result.levels
+    if levels is None:
+        return DealerLevels(
+            zero_gamma=None,
+            zero_gamma_method=ZERO_GAMMA_METHOD,
+            gamma_at_spot=None,
+            call_gex_wall=None,
+            put_gex_wall=None,
+            gex_by_dte=[],
+            zero_dte_share=None,
+            dex_net=None,
+            levels_counts=LevelsCounts(contracts_used=0, left_out_no_iv=0, left_out_no_delta=0),
+        )
+    zero_dte = levels.buckets[0].gex_total / result.gex_total if result.gex_total else None
+    return DealerLevels(
+        zero_gamma=round_or_none(levels.zero_gamma, 2),
+        zero_gamma_method=ZERO_GAMMA_METHOD,
+        gamma_at_spot=round_or_none(levels.gamma_at_spot, 2),
+        call_gex_wall=round_or_none(levels.call_gex_wall, 4),
+        put_gex_wall=round_or_none(levels.put_gex_wall, 4),
+        gex_by_dte=[
+            GexBucket(
+                dte_min=b.dte_min, dte_max=b.dte_max, gex_net=round_to(b.gex_net, 2), gex_total=round_to(b.gex_total, 2)
+            )
+            for b in levels.buckets
+        ],
+        zero_dte_share=round_or_none(zero_dte, 4),
+        dex_net=round_or_none(levels.dex_net, 2),
+        levels_counts=LevelsCounts(
+            contracts_used=levels.contracts_used,
+            left_out_no_iv=levels.left_out_for_iv,
+            left_out_no_delta=levels.left_out_for_delta,
+        ),
     )
 
 
@@ -94,6 +135,7 @@ def dealer_document(
         put_walls=put_walls,
         primary_call_wall=call_walls[0] if call_walls else None,
         primary_put_wall=put_walls[0] if put_walls else None,
+        levels=_levels(result),
         metadata=_metadata(result, context, diagnostics),
     )
 

@@ -21,9 +21,12 @@ from app.domain.dealer.exposure import (
     compute_gex_slope,
     compute_walls,
 )
+from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
 from app.domain.rounding import round_or_none
+
+NO_USABLE_IV = "no_usable_iv_for_levels"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class DealerResult:
     status: Status = "INVALID"
     position: Position = "unknown"
     diagnostics: tuple[str, ...] = ()
+    levels: Levels | None = None  # §12.1, when the figures exist
 
     @property
     def eligible_count(self) -> int:
@@ -141,6 +145,11 @@ def compute_dealer(
         )
         if not walls[side]:
             diagnostics.append(f"no_{side}_walls_within_moneyness")
+    levels = compute_levels(eligible, gex, spot, params.sign_convention, params.max_dte_days)
+    if levels.contracts_used == 0:
+        diagnostics.append(NO_USABLE_IV)
+    elif levels.zero_gamma is None:
+        diagnostics.append(NO_ZERO_GAMMA)
     confidence = classify_confidence(len(eligible), total_oi)
     status, status_reason = classify_status(gex_total, len(eligible), confidence)
     return replace(
@@ -161,4 +170,5 @@ def compute_dealer(
         status=status,
         position=classify_position(gex_net, params.neutral_gex_threshold),
         diagnostics=tuple(diagnostics),
+        levels=levels,
     )

@@ -120,3 +120,46 @@ def risk_reversal_points(chain: OptionChain, spot: float, is_call: bool) -> list
         if value is not None:
             points.append(ExpiryPoint(years, dte, value))
     return points
+
+
+@dataclass(frozen=True, slots=True)
+class ConstantMaturity:
+    """The §12.2 figures of one ticker-day, unrounded, and why any of them is missing."""
+
+    atm_iv_30d: float | None = None
+    atm_iv_90d: float | None = None
+    atm_term_structure: float | None = None  # volatility points
+    rr25_30d: float | None = None  # volatility points
+    diagnostics: tuple[str, ...] = ()
+
+
+def _gap(points: list[ExpiryPoint], horizon_years: float, days: int) -> str:
+    if not points:
+        return "no_expiry_with_a_value"
+    if not any(p.years <= horizon_years for p in points):
+        return f"no_expiry_within_{days}d"
+    return f"no_expiry_beyond_{days}d"
+
+
+def constant_maturity(usable: OptionChain, spot: float | None) -> ConstantMaturity:
+    """§12.2 over the contracts with a valid IV; without a spot everything is null (`no_spot`)."""
+    if spot is None:
+        return ConstantMaturity(diagnostics=("no_spot",))
+    diagnostics = []
+    term = atm_term_structure(usable, spot)
+    atm = {}
+    for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
+        atm[days] = total_variance_iv(term, horizon)
+        if atm[days] is None:
+            diagnostics.append(f"atm_iv_{days}d:{_gap(term, horizon, days)}")
+    structure = (atm[90] - atm[30]) * 100.0 if atm[30] is not None and atm[90] is not None else None
+    if structure is None:
+        diagnostics.append("atm_term_structure:needs_atm_iv_30d_and_90d")
+    legs = {}
+    for side, is_call in (("calls", True), ("puts", False)):
+        points = risk_reversal_points(usable, spot, is_call)
+        legs[side] = total_variance_iv(points, HORIZON_30D)
+        if legs[side] is None:
+            diagnostics.append(f"rr25_30d:{side}_{_gap(points, HORIZON_30D, 30)}")
+    rr = (legs["puts"] - legs["calls"]) * 100.0 if legs["puts"] is not None and legs["calls"] is not None else None
+    return ConstantMaturity(atm[30], atm[90], structure, rr, tuple(diagnostics))

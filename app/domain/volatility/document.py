@@ -25,6 +25,7 @@ METRIC_DIGITS = {
     "average_iv": 4, "avg_call_iv": 4, "avg_put_iv": 4, "iv_stddev": 4, "iv_skew": 2, "iv_skew_call_put": 2,
     "put_call_ratio_oi": 4, "put_call_volume_ratio": 4, "oi_ratio": 4, "front_month_iv": 4, "back_month_iv": 4,
     "iv_term_structure": 2, "iv_term_structure_slope": 4, "iv_rank": 2, "iv_percentile": 2,
+    "atm_iv_30d": 4, "atm_iv_90d": 4, "atm_term_structure": 2, "rr25_30d": 2, "iv30_rank": 2, "iv30_percentile": 2,
 }  # fmt: skip
 
 
@@ -70,9 +71,13 @@ def compute_volatility_metrics(
     history: FloatArray,
     params: VolatilityParams,
     ctx: SnapshotContext,
+    *,
+    spot: float | None = None,
+    history_30d: FloatArray | None = None,
 ) -> VolatilityMetrics:
     """Volatility metrics document for one ticker-day: `compute_volatility`, then `volatility_document`."""
-    return volatility_document(compute_volatility(chain, history, params), ctx)
+    result = compute_volatility(chain, history, params, spot=spot, history_30d=history_30d)
+    return volatility_document(result, ctx)
 
 
 def error_volatility_metrics(ctx: SnapshotContext, params: VolatilityParams, failure_reason: str) -> VolatilityMetrics:

@@ -10,6 +10,7 @@ from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
 from app.domain.rounding import round_or_none
+from app.domain.volatility.constant_maturity import constant_maturity
 from app.domain.volatility.formulas import (
     SKEW_TARGET_DELTA,
     classify_vol_confidence,
@@ -44,8 +45,8 @@ _NO_COUNTS = VolCounts(
 
 @dataclass(frozen=True, slots=True)
 class VolatilityFigures:
-    """The §6.2 metrics, unrounded. Where §6.2 says a metric uses another "as written", it was
-    computed from that rounded value (iv_rank, iv_percentile, iv_skew_call_put)."""
+    """The §6.2 and §12.2 metrics, unrounded. Where the SPEC says a metric uses another "as written",
+    it was computed from that rounded value (iv_rank, iv_percentile, iv_skew_call_put, iv30_*)."""
 
     average_iv: float | None = None
     avg_call_iv: float | None = None
@@ -62,6 +63,12 @@ class VolatilityFigures:
     iv_term_structure_slope: float | None = None
     iv_rank: float | None = None
     iv_percentile: float | None = None
+    atm_iv_30d: float | None = None
+    atm_iv_90d: float | None = None
+    atm_term_structure: float | None = None
+    rr25_30d: float | None = None
+    iv30_rank: float | None = None  # from atm_iv_30d as written, like iv_rank from average_iv
+    iv30_percentile: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +89,24 @@ def _skew_leg(iv: FloatArray, delta: FloatArray, dte: FloatArray, side: str) -> 
     return value, f"iv_skew:strike_percentile_fallback({side})" if fallback else None
 
 
-def compute_volatility(chain: OptionChain | None, history: FloatArray, params: VolatilityParams) -> VolatilityResult:
-    """SPEC §6 for one ticker-day. `history` holds the ticker's earlier average_iv values (most recent
-    `lookback` rows, nulls removed). `chain` is None when there is no options snapshot."""
-    history = np.asarray(history, dtype=np.float64)
-    history = history[np.isfinite(history)]
+def _finite(values: FloatArray | None) -> FloatArray:
+    values = np.asarray(values if values is not None else (), dtype=np.float64)
+    return values[np.isfinite(values)]
+
+
+def compute_volatility(
+    chain: OptionChain | None,
+    history: FloatArray,
+    params: VolatilityParams,
+    *,
+    spot: float | None = None,
+    history_30d: FloatArray | None = None,
+) -> VolatilityResult:
+    """SPEC §6 and §12.2 for one ticker-day. `history` and `history_30d` hold the ticker's earlier
+    average_iv and atm_iv_30d values (most recent `lookback` rows, nulls removed); `spot` is the
+    session's close (§12.2 only). `chain` is None when there is no options snapshot."""
+    history = _finite(history)
+    history_30d = _finite(history_30d)
     missing = missing_chain_reason(chain)
     if chain is None or missing is not None:
         return VolatilityResult(params, "NO_OPTIONS", history, diagnostics=(str(missing),))
@@ -116,6 +136,9 @@ def compute_volatility(chain: OptionChain | None, history: FloatArray, params: V
     term = term_structure_points(front_iv, back_iv)
     average_written = round_or_none(average_iv, 4)
     iv_rank, rank_gap = compute_iv_rank(average_written, history, params.min_history)
+    levels = constant_maturity(iv_chain, spot if spot is not None and np.isfinite(spot) and spot > 0 else None)
+    iv30_written = round_or_none(levels.atm_iv_30d, 4)
+    iv30_rank, iv30_gap = compute_iv_rank(iv30_written, history_30d, params.min_history)
     figures = VolatilityFigures(
         average_iv=average_iv,
         avg_call_iv=avg_call_written,
@@ -136,6 +159,12 @@ def compute_volatility(chain: OptionChain | None, history: FloatArray, params: V
         iv_term_structure_slope=term_structure_slope(term),
         iv_rank=iv_rank,
         iv_percentile=compute_iv_percentile(average_written, history, params.min_history),
+        atm_iv_30d=levels.atm_iv_30d,
+        atm_iv_90d=levels.atm_iv_90d,
+        atm_term_structure=levels.atm_term_structure,
+        rr25_30d=levels.rr25_30d,
+        iv30_rank=iv30_rank,
+        iv30_percentile=compute_iv_percentile(iv30_written, history_30d, params.min_history),
     )
 
     null_reasons = {
@@ -150,6 +179,10 @@ def compute_volatility(chain: OptionChain | None, history: FloatArray, params: V
     diagnostics += [f"{name}:{null_reasons[name]}" for name in missing_metrics]
     if iv_rank is not None and average_written is not None and not (history.min() <= average_written <= history.max()):
         diagnostics.append("iv_rank:clamped_outside_history_range")
+    # §12.2 keys never change processing_status; a null one says why
+    diagnostics += levels.diagnostics
+    if iv30_rank is None and iv30_written is not None:
+        diagnostics.append(f"iv30_rank:{iv30_gap}")
 
     processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
     n_front, n_back = int(np.count_nonzero(front)), int(np.count_nonzero(back))

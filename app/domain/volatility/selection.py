@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.domain.chain import BoolArray, OptionChain, malformed_mask
+from app.domain.chain import MAX_VALID_IV, BoolArray, OptionChain, malformed_mask, usable_iv
 
-MAX_VALID_IV = 5.0  # decimal: 500%; above it an IV is almost surely given in percent
+__all__ = ["MAX_VALID_IV", "VolSelection", "select_contracts", "usable_iv_contracts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +22,12 @@ class VolSelection:
     iv_out_of_range: int
 
 
-def valid_iv_mask(iv: np.ndarray) -> BoolArray:
-    """§6.1 a usable IV: finite and in (0, 5] as a decimal."""
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(iv) & (iv > 0) & (iv <= MAX_VALID_IV)
-
-
 def select_contracts(chain: OptionChain) -> VolSelection:
     """§6.1: not malformed and not expired; of those, the ones with a usable IV."""
     malformed = malformed_mask(chain)
     expired = ~malformed & chain.expired
     selected = ~malformed & ~expired
-    iv_ok = valid_iv_mask(chain.implied_volatility)
+    iv_ok = usable_iv(chain.implied_volatility)
     return VolSelection(
         selected=selected,
         iv_valid=selected & iv_ok,

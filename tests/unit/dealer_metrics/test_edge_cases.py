@@ -32,6 +32,7 @@ DOC_KEYS = [
     "put_walls",
     "primary_call_wall",
     "primary_put_wall",
+    "levels",  # SPEC §12.1
     "metadata",
 ]
 

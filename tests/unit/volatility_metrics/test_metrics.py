@@ -142,7 +142,10 @@ def test_strict_json_and_all_keys():
         "diagnostics",
         "metadata",
     ]
-    assert len(payload["metrics"]) == 15
+    assert len(payload["metrics"]) == 15 + 6  # §6.2, then the six §12.2 keys
+    assert list(payload["metrics"])[15:] == [
+        "atm_iv_30d", "atm_iv_90d", "atm_term_structure", "rr25_30d", "iv30_rank", "iv30_percentile"
+    ]  # fmt: skip
 
 
 def test_high_confidence_needs_40_iv_contracts_and_5_in_each_window():
