@@ -68,7 +68,9 @@ def kernel_timings(repeats: int = 300) -> dict[str, float]:
     history = rng.uniform(0.2, 0.6, 252)
     calls = {
         "dealer_kernel_ms": lambda: compute_dealer_metrics(chain, 100.0, DealerParams(), ctx),
-        "volatility_kernel_ms": lambda: compute_volatility_metrics(chain, history, VolatilityParams(), ctx),
+        "volatility_kernel_ms": lambda: compute_volatility_metrics(
+            chain, history, VolatilityParams(), ctx, spot=100.0, history_30d=history
+        ),
     }
     out = {}
     for name, call in calls.items():

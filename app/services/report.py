@@ -114,19 +114,22 @@ def _vol_data(symbol: str, day: dt.date, chain: OptionChain, spot: float | None)
     if spot is not None:
         otm = usable.is_call == (strike >= spot)
     smiles = [SmileCurve(d, strike[(dte == d) & otm], iv[(dte == d) & otm]) for d in _nearest_expiries(dte)]
-    term = atm_term_structure(usable, spot) if spot is not None else []
     constant = {}
-    for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
-        value = total_variance_iv(term, horizon)
-        if value is not None:
-            constant[days] = value
+    term_dte, term_iv = np.empty(0), np.empty(0)
+    if spot is not None:
+        term = atm_term_structure(usable, spot)
+        term_dte, term_iv = term.dte_days, term.iv
+        for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
+            value = total_variance_iv(term, horizon)
+            if value is not None:
+                constant[days] = value
     return VolChartData(
         symbol=symbol,
         session=day.isoformat(),
         spot=spot,
         smiles=smiles,
-        term_dte=np.array([p.dte_days for p in term]),
-        term_iv=np.array([p.iv for p in term]),
+        term_dte=term_dte,
+        term_iv=term_iv,
         constant_maturity=constant,
     )
 

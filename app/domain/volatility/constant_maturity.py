@@ -1,7 +1,7 @@
 """SPEC §12.2: at-the-money and 25-delta volatility at constant maturities (30 and 90 days).
 
 IVs are decimals; times are years of 365 days (§3). The contracts are those of
-§6.1 with a valid IV. Everything is per expiry (a few dozen), never per contract.
+§6.1 with a valid IV. Every expiry is computed at once: no Python loop per expiry or contract.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from app.domain.chain import FloatArray, OptionChain
 
@@ -19,107 +20,123 @@ RR_TARGET_DELTA = 0.25
 
 
 @dataclass(frozen=True, slots=True)
-class ExpiryPoint:
-    """One expiry's volatility at a point of its smile: T in years, the expiry's DTE, IV (decimal)."""
+class ExpiryCurve:
+    """One value per expiry (e.g. its ATM IV), ascending in T: T in years, the expiry's DTE, IV (decimal)."""
 
-    years: float
-    dte_days: float
-    iv: float
+    years: FloatArray
+    dte_days: FloatArray
+    iv: FloatArray
 
-
-def strike_ivs(strike: FloatArray, iv: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """§12.2 strike IV of one expiry: the mean of the call's and the put's valid IV at each strike
-    (or the one valid). Returns (strikes ascending, IVs)."""
-    strikes, inverse = np.unique(strike, return_inverse=True)
-    sums = np.bincount(inverse, weights=iv, minlength=strikes.shape[0])
-    counts = np.bincount(inverse, minlength=strikes.shape[0])
-    return strikes, sums / counts
+    def __len__(self) -> int:
+        return int(self.years.shape[0])
 
 
-def atm_iv(strikes: FloatArray, ivs: FloatArray, spot: float) -> float | None:
-    """§12.2 ATM IV of one expiry: linear in strike between the nearest strikes at or below and at or
-    above spot (a strike exactly at spot gives its own IV); None when spot is outside the strikes."""
-    if strikes.shape[0] == 0 or spot < strikes[0] or spot > strikes[-1]:
-        return None
-    above = int(np.searchsorted(strikes, spot, side="left"))
-    if strikes[above] == spot:
-        return float(ivs[above])
-    below = above - 1
-    weight = (spot - strikes[below]) / (strikes[above] - strikes[below])
-    return float(ivs[below] + weight * (ivs[above] - ivs[below]))
+@dataclass(frozen=True, slots=True)
+class Expiries:
+    """Each contract's expiry (index into `years`, −1 when T is unknown or not > 0), in time order."""
+
+    of_contract: npt.NDArray[np.intp]
+    years: FloatArray
+    dte_days: FloatArray
+
+    def curve(self, expiry: npt.NDArray[np.intp], iv: FloatArray) -> ExpiryCurve:
+        """The values `iv` of the expiries `expiry` (ascending indices)."""
+        return ExpiryCurve(self.years[expiry], self.dte_days[expiry], np.asarray(iv, dtype=np.float64))
 
 
-def _expiries(chain: OptionChain) -> list[tuple[float, float, np.ndarray]]:
-    """(T, DTE, member mask) of each expiry with T > 0, in time order."""
+def expiries_of(chain: OptionChain) -> Expiries:
+    """The expiries of a chain with T > 0, ascending, and each contract's (−1: none)."""
     years = chain.years_to_expiry
-    distinct = np.unique(years[np.isfinite(years) & (years > 0)])
-    return [(float(t), float(chain.dte_days[years == t][0]), years == t) for t in distinct]
+    live = np.flatnonzero(np.isfinite(years) & (years > 0))
+    distinct, first, inverse = np.unique(years[live], return_index=True, return_inverse=True)
+    of_contract = np.full(len(chain), -1, dtype=np.intp)
+    of_contract[live] = inverse
+    return Expiries(of_contract, distinct, chain.dte_days[live][first])
 
 
-def atm_term_structure(chain: OptionChain, spot: float) -> list[ExpiryPoint]:
-    """§12.2 ATM IV of every expiry (with T > 0) that has one: the term structure by expiry."""
-    points = []
-    for years, dte, members in _expiries(chain):
-        strikes, ivs = strike_ivs(chain.strike[members], chain.implied_volatility[members])
-        value = atm_iv(strikes, ivs, spot)
-        if value is not None:
-            points.append(ExpiryPoint(years, dte, value))
-    return points
+def atm_term_structure(chain: OptionChain, spot: float, expiries: Expiries | None = None) -> ExpiryCurve:
+    """§12.2 ATM IV of every expiry (with T > 0) that has one: the term structure by expiry.
+
+    Strike IV is the mean of the call's and the put's valid IV at a strike (or the one valid); ATM IV
+    is linear in strike between the nearest strikes at or below and at or above spot (a strike
+    exactly at spot gives its own IV); an expiry whose strikes do not reach spot on both sides has
+    none. All expiries at once: one sort over (expiry, strike), no loop per expiry.
+    """
+    expiries = expiries_of(chain) if expiries is None else expiries
+    live = expiries.of_contract >= 0
+    if not np.any(live):
+        return expiries.curve(np.empty(0, dtype=np.intp), np.empty(0))
+    strikes, strike_rank = np.unique(chain.strike[live], return_inverse=True)
+    width = strikes.shape[0]
+    pairs, inverse = np.unique(expiries.of_contract[live] * width + strike_rank, return_inverse=True)
+    pair_iv = np.bincount(inverse, weights=chain.implied_volatility[live]) / np.bincount(inverse)
+    pair_expiry, pair_strike = pairs // width, strikes[pairs % width]
+    expiry = np.arange(expiries.years.shape[0])
+    # per expiry, its first (expiry, strike) pair with a strike at or above spot
+    above = np.searchsorted(pairs, expiry * width + np.searchsorted(strikes, spot, side="left"), side="left")
+    reaches = (above < pairs.shape[0]) & (pair_expiry[np.minimum(above, pairs.shape[0] - 1)] == expiry)
+    expiry, above = expiry[reaches], above[reaches]
+    exact = pair_strike[above] == spot
+    below = above - 1
+    has_below = (below >= 0) & (pair_expiry[np.maximum(below, 0)] == expiry)
+    keep = exact | has_below
+    expiry, above, below, exact = expiry[keep], above[keep], np.maximum(below[keep], 0), exact[keep]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = (spot - pair_strike[below]) / (pair_strike[above] - pair_strike[below])
+        between = pair_iv[below] + weight * (pair_iv[above] - pair_iv[below])
+    return expiries.curve(expiry, np.where(exact, pair_iv[above], between))
 
 
-def total_variance_iv(points: list[ExpiryPoint], horizon_years: float) -> float | None:
+def total_variance_iv(curve: ExpiryCurve, horizon_years: float) -> float | None:
     """§12.2 IV at a constant maturity H: between the expiry with the largest T ≤ H and the one with
     the smallest T ≥ H, total variance w = IV²·T linear in T, IV = √(w_H / H). An expiry exactly
     at H gives its own IV; without an expiry on both sides, None (no extrapolation)."""
-    below = [p for p in points if p.years <= horizon_years]
-    above = [p for p in points if p.years >= horizon_years]
-    if not below or not above:
+    years = curve.years
+    below = np.flatnonzero(years <= horizon_years)
+    above = np.flatnonzero(years >= horizon_years)
+    if below.size == 0 or above.size == 0:
         return None
-    first = max(below, key=lambda p: p.years)
-    second = min(above, key=lambda p: p.years)
-    if first.years == second.years:
-        return first.iv
-    w1, w2 = first.iv**2 * first.years, second.iv**2 * second.years
-    w_h = w1 + (w2 - w1) * (horizon_years - first.years) / (second.years - first.years)
+    first = int(below[np.argmax(years[below])])
+    second = int(above[np.argmin(years[above])])
+    t1, t2, iv1, iv2 = (float(x) for x in (years[first], years[second], curve.iv[first], curve.iv[second]))
+    if t1 == t2:
+        return iv1
+    w1, w2 = iv1**2 * t1, iv2**2 * t2
+    w_h = w1 + (w2 - w1) * (horizon_years - t1) / (t2 - t1)
     return math.sqrt(w_h / horizon_years) if w_h > 0 else None
 
 
-def delta_interpolated_iv(
-    strike: FloatArray, delta: FloatArray, iv: FloatArray, spot: float, is_call: bool, target: float
-) -> float | None:
-    """§12.2 one type's IV at `target` delta for one expiry: out-of-the-money contracts (puts K ≤ S,
-    calls K ≥ S) with a finite delta, walked away from spot in strike order; the first adjacent
-    pair whose deltas bracket the target (inclusive) gives the IV, linear in delta."""
-    usable = np.isfinite(delta) & ((strike >= spot) if is_call else (strike <= spot))
-    order = np.argsort(strike[usable], kind="stable")
-    if not is_call:
-        order = order[::-1]  # puts: from the strike nearest spot downwards
-    d, v = delta[usable][order], iv[usable][order]
-    exact = d == target
-    low, high = np.minimum(d[:-1], d[1:]), np.maximum(d[:-1], d[1:])
-    brackets = np.zeros(d.shape[0], dtype=bool)
-    brackets[:-1] = (low <= target) & (target <= high) & (d[:-1] != d[1:])
-    hits = np.flatnonzero(exact | brackets)
-    if hits.size == 0:
-        return None
-    i = int(hits[0])
-    if exact[i]:
-        return float(v[i])
-    return float(v[i] + (target - d[i]) / (d[i + 1] - d[i]) * (v[i + 1] - v[i]))
+def risk_reversal_curve(
+    chain: OptionChain, spot: float, is_call: bool, expiries: Expiries | None = None
+) -> ExpiryCurve:
+    """§12.2 one type's 25-delta IV for every expiry that has it.
 
-
-def risk_reversal_points(chain: OptionChain, spot: float, is_call: bool) -> list[ExpiryPoint]:
-    """The 25-delta IV of one type for every expiry that has it."""
+    Per expiry, the out-of-the-money contracts (puts K ≤ S, calls K ≥ S) with a finite delta are
+    walked away from spot in strike order; the first adjacent pair whose deltas bracket the target
+    (inclusive) gives the IV, linear in delta, and a contract exactly at the target its own IV.
+    All expiries at once: one sort by (expiry, walk order), pairs never span two expiries.
+    """
     target = RR_TARGET_DELTA if is_call else -RR_TARGET_DELTA
-    points = []
-    for years, dte, members in _expiries(chain):
-        of_type = members & (chain.is_call if is_call else chain.is_put)
-        value = delta_interpolated_iv(
-            chain.strike[of_type], chain.delta[of_type], chain.implied_volatility[of_type], spot, is_call, target
-        )
-        if value is not None:
-            points.append(ExpiryPoint(years, dte, value))
-    return points
+    expiries = expiries_of(chain) if expiries is None else expiries
+    otm = (chain.strike >= spot) if is_call else (chain.strike <= spot)
+    of_type = chain.is_call if is_call else chain.is_put
+    index = np.flatnonzero((expiries.of_contract >= 0) & of_type & otm & np.isfinite(chain.delta))
+    expiry, strike = expiries.of_contract[index], chain.strike[index]
+    # calls upwards from spot, puts downwards (a reversed stable sort: equal strikes latest first)
+    order = np.lexsort((index, strike, expiry)) if is_call else np.lexsort((-index, -strike, expiry))
+    index, expiry = index[order], expiry[order]
+    d, v = chain.delta[index], chain.implied_volatility[index]
+    exact = d == target
+    brackets = np.zeros(d.shape[0], dtype=bool)
+    low, high = np.minimum(d[:-1], d[1:]), np.maximum(d[:-1], d[1:])
+    brackets[:-1] = (expiry[:-1] == expiry[1:]) & (low <= target) & (target <= high) & (d[:-1] != d[1:])
+    hits = np.flatnonzero(exact | brackets)
+    found, first = np.unique(expiry[hits], return_index=True)
+    i = hits[first]
+    j = np.minimum(i + 1, d.shape[0] - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = v[i] + (target - d[i]) / (d[j] - d[i]) * (v[j] - v[i])
+    return expiries.curve(found, np.where(exact[i], v[i], between))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +150,10 @@ class ConstantMaturity:
     diagnostics: tuple[str, ...] = ()
 
 
-def _gap(points: list[ExpiryPoint], horizon_years: float, days: int) -> str:
-    if not points:
+def _gap(curve: ExpiryCurve, horizon_years: float, days: int) -> str:
+    if len(curve) == 0:
         return "no_expiry_with_a_value"
-    if not any(p.years <= horizon_years for p in points):
+    if not np.any(curve.years <= horizon_years):
         return f"no_expiry_within_{days}d"
     return f"no_expiry_beyond_{days}d"
 
@@ -146,7 +163,8 @@ def constant_maturity(usable: OptionChain, spot: float | None) -> ConstantMaturi
     if spot is None:
         return ConstantMaturity(diagnostics=("no_spot",))
     diagnostics = []
-    term = atm_term_structure(usable, spot)
+    expiries = expiries_of(usable)
+    term = atm_term_structure(usable, spot, expiries)
     atm = {}
     for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
         atm[days] = total_variance_iv(term, horizon)
@@ -157,9 +175,9 @@ def constant_maturity(usable: OptionChain, spot: float | None) -> ConstantMaturi
         diagnostics.append("atm_term_structure:needs_atm_iv_30d_and_90d")
     legs = {}
     for side, is_call in (("calls", True), ("puts", False)):
-        points = risk_reversal_points(usable, spot, is_call)
-        legs[side] = total_variance_iv(points, HORIZON_30D)
+        curve = risk_reversal_curve(usable, spot, is_call, expiries)
+        legs[side] = total_variance_iv(curve, HORIZON_30D)
         if legs[side] is None:
-            diagnostics.append(f"rr25_30d:{side}_{_gap(points, HORIZON_30D, 30)}")
+            diagnostics.append(f"rr25_30d:{side}_{_gap(curve, HORIZON_30D, 30)}")
     rr = (legs["puts"] - legs["calls"]) * 100.0 if legs["puts"] is not None and legs["calls"] is not None else None
     return ConstantMaturity(atm[30], atm[90], structure, rr, tuple(diagnostics))
