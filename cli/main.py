@@ -128,11 +128,14 @@ def import_cboe(
     symbol: Annotated[
         str | None, typer.Option("--symbol", help="The underlying [default: from the option symbols' roots].")
     ] = None,
+    watchlist: Annotated[
+        str | None, typer.Option("--watchlist", help="Also put the underlying on this watchlist (active).")
+    ] = None,
     *,
     logs: LogFlags,
 ) -> None:
     """Cboe delayed-quotes option-chain downloads: ticker, the session's bar and the options snapshot."""
-    summaries = run_cboe_import(start(logs).session_factory(), files, symbol)
+    summaries = run_cboe_import(start(logs).session_factory(), files, symbol, watchlist)
     raise typer.Exit(max(s.exit_code for s in summaries))
 
 

@@ -41,6 +41,8 @@ class GexChartData:
     profile_spots: np.ndarray | None = None
     profile_gex: np.ndarray | None = None
     zero_gamma: float | None = None
+    call_gex_wall: float | None = None  # §12.1: the strike of the largest call / put GEX
+    put_gex_wall: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +126,15 @@ def _strike_panel(ax, data: GexChartData) -> None:
             if low <= strike <= high:
                 ax.plot([strike], [y], marker=marker, ms=10 if rank == 1 else 7, color=color, ls="none")
                 ax.annotate(f"{prefix}{rank}", (strike, y), textcoords="offset points", xytext=(6, -3), fontsize=8)
+    for wall, color, kind in ((data.call_gex_wall, CALL_COLOR, "call"), (data.put_gex_wall, PUT_COLOR, "put")):
+        if wall is not None and low <= wall <= high:
+            ax.axvline(wall, color=color, lw=1.4, ls=":", label=f"{kind} GEX wall {wall:,.2f}")
     ax.set_xlim(low, high)
     ax.set_xlabel("strike")
     ax.set_ylabel("GEX by strike, $M per 1% move")
     ax.set_title(
         f"{data.symbol} {data.session} — gamma exposure by strike, ±{data.strike_range:.0%} of spot "
-        f"(status {data.status}, {data.sign_convention} sign; walls C1–C3 / P1–P3 by open interest)",
+        f"(status {data.status}, {data.sign_convention} sign; C1–C3 / P1–P3: walls by open interest)",
         fontsize=10,
     )
     handles, labels = ax.get_legend_handles_labels()

@@ -47,6 +47,7 @@ MARKET_OPEN = dt.time(9, 30)
 RESTAMP_TIME = dt.time(16, 15)
 WRITE_BATCH = 5000
 MAX_LISTED = 50
+WATCHLIST_SOURCE = "cboe-import"
 
 
 @dataclass
@@ -68,6 +69,7 @@ class CboeImportSummary:
     already_present: int = 0
     conflicting_duplicates: int = 0
     ohlcv: str | None = None  # "created", "kept" or None (no price in the header)
+    watchlist: str | None = None  # the watchlist the underlying was put on (--watchlist)
     exit_code: int = 0
     failure: str | None = None
 
@@ -167,7 +169,7 @@ def _write(session: Session, rows: list[tuple[int, dict[str, Any]]], summary: Cb
 
 
 def import_cboe_file(
-    session_factory: sessionmaker[Session], path: Path, symbol: str | None = None
+    session_factory: sessionmaker[Session], path: Path, symbol: str | None = None, watchlist: str | None = None
 ) -> CboeImportSummary:
     summary = CboeImportSummary(path=str(path))
     counts = ReadCounts()
@@ -207,6 +209,20 @@ def import_cboe_file(
                 summary.ohlcv = "created" if created else "kept"
             else:
                 log.warning("cboe_no_price", file=str(path), reason="no 'Last:' price in the header: no ohlcv bar")
+            if watchlist:
+                # insert-or-keep: an existing entry (even an inactive one) is the user's, not ours to change
+                bulk_insert_ignore(
+                    session,
+                    "watchlists",
+                    {
+                        "watchlist_id": [watchlist],
+                        "symbol": [underlying],
+                        "active": [True],
+                        "source": [WATCHLIST_SOURCE],
+                        "effective_date": [day],
+                    },
+                )
+                summary.watchlist = watchlist
             stamped = [(line, {**row, "time": stamp, "ticker_id": ticker_id}) for line, row in rows]
             for start in range(0, len(stamped), WRITE_BATCH):
                 _write(session, stamped[start : start + WRITE_BATCH], summary)
@@ -228,7 +244,7 @@ def import_cboe_file(
 
 
 def run_cboe_import(
-    session_factory: sessionmaker[Session], paths: list[Path], symbol: str | None = None
+    session_factory: sessionmaker[Session], paths: list[Path], symbol: str | None = None, watchlist: str | None = None
 ) -> list[CboeImportSummary]:
     """Each file on its own (one snapshot each); a failed file does not stop the others."""
-    return [import_cboe_file(session_factory, path, symbol) for path in paths]
+    return [import_cboe_file(session_factory, path, symbol, watchlist) for path in paths]

@@ -90,6 +90,8 @@ def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: flo
         profile_spots=levels.spots if levels is not None and levels.gamma_profile.size else None,
         profile_gex=levels.gamma_profile if levels is not None and levels.gamma_profile.size else None,
         zero_gamma=levels.zero_gamma if levels is not None else None,
+        call_gex_wall=levels.call_gex_wall if levels is not None else None,
+        put_gex_wall=levels.put_gex_wall if levels is not None else None,
     )
 
 

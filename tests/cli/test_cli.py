@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -302,3 +303,24 @@ def test_import_into_a_dead_database_hides_the_password(tmp_path):
     assert result.exit_code == 1
     assert "sw0rdfish" not in result.stdout + result.stderr
     assert any(e["event"] == "import_failed" and e["reason"].startswith("database error") for e in events(result))
+
+
+def test_import_cboe_onto_a_watchlist_then_run_daily_and_show(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cboe.db'}"
+    spy = Path(__file__).resolve().parents[1] / "data" / "cboe" / "spy_20230914.csv.gz"
+    assert runner.invoke(app, ["db", "upgrade", "--db-url", url]).exit_code == 0
+    flags = ["--db-url", url, "--log-format", "json"]
+    imported = runner.invoke(app, ["import", "cboe", str(spy), "--watchlist", "real", *flags])
+    assert imported.exit_code == 0, imported.stderr
+    (finished,) = [e for e in events(imported) if e["event"] == "cboe_import_finished"]
+    assert (finished["symbol"], finished["watchlist"], finished["rejected"]) == ("SPY", "real", 0)
+    again = runner.invoke(app, ["import", "cboe", str(spy), "--watchlist", "real", *flags])
+    assert again.exit_code == 0 and [e["loaded"] for e in events(again) if "loaded" in e] == [0]
+
+    ran = runner.invoke(app, ["run-daily", "--date", "2023-09-14", "--watchlist", "real", *flags])
+    assert ran.exit_code == 0, ran.stderr
+    (daily,) = [e for e in events(ran) if e["event"] == "daily_run_finished"]
+    assert daily["tickers"] == 1 and daily["dealer"]["success"] == 1
+    shown = runner.invoke(app, ["show", "--date", "2023-09-14", "--format", "json", *flags])
+    (row,) = json.loads(shown.stdout)["rows"]
+    assert row["symbol"] == "SPY" and row["call_gex_wall"] == row["put_gex_wall"] == 450.0

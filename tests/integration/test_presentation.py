@@ -83,6 +83,9 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
     # strike GEX in $ millions: puts +1.6 at 95, calls -1.0 at 100 and -0.9 at 105 (two expiries each)
     heights = sorted(round(p.get_height(), 6) for p in gex_ax.patches if p.get_height() != 0)
     assert heights == [-1.0, -0.9, 1.6]
+    # §12.1 GEX walls: the largest |call GEX| is the 100 strike's, the only put GEX the 95's
+    labels = {line.get_label() for line in gex_ax.lines}
+    assert {"call GEX wall 100.00", "put GEX wall 95.00"} <= labels
     assert "AAA 2024-01-02" in gex_ax.get_title() and "kapman" in gex_ax.get_title()
     smile_ax, term_ax = report.figures["volatility"].axes[:2]
     assert {int(line.get_label().split()[0]) for line in smile_ax.lines if "days" in line.get_label()} == {17, 45}
