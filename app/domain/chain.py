@@ -136,11 +136,6 @@ def _years(dte_days: FloatArray, clock: ChainClock | None) -> FloatArray:
         return np.maximum(dte_days * 86400.0 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
 
 
-def malformed_mask(chain: OptionChain) -> BoolArray:
-    """SPEC §5.1 `malformed`: the contract cannot be read, whatever the thresholds."""
-    return chain.malformed
-
-
 def _malformed(
     strike: FloatArray,
     is_call: BoolArray,
@@ -152,6 +147,7 @@ def _malformed(
     dte_days: FloatArray,
     unreadable: BoolArray,
 ) -> BoolArray:
+    """SPEC §5.1 `malformed`: the contract cannot be read, whatever the thresholds."""
     has_bid = np.isfinite(bid)
     has_ask = np.isfinite(ask)
     with np.errstate(invalid="ignore"):

@@ -55,6 +55,14 @@ def _metric(path: str):
     return cast(DailySnapshot.volatility_metrics_json[("metrics", path)].as_float(), Float)
 
 
+HISTORY_METRICS = ("average_iv", "atm_iv_30d")  # what IV rank and IV30 rank are ranked against
+
+
+def _history_values() -> list[Any]:
+    """The stored history metrics of a row, labelled by name."""
+    return [_metric(name).label(name) for name in HISTORY_METRICS]
+
+
 def _status(column: str):
     return getattr(DailySnapshot, column)["processing_status"].as_string()
 
@@ -155,12 +163,7 @@ class SnapshotRepository:
         latest = self._latest_rows(ticker_ids, before, limit)
         rows: Select[Any] | CompoundSelect[Any] = latest
         if through is not None:
-            inside = select(
-                DailySnapshot.ticker_id,
-                DailySnapshot.time,
-                _metric("average_iv").label("average_iv"),
-                _metric("atm_iv_30d").label("atm_iv_30d"),
-            ).where(
+            inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *_history_values()).where(
                 DailySnapshot.ticker_id.in_(ticker_ids),
                 DailySnapshot.time >= before,
                 DailySnapshot.time <= through,
@@ -169,7 +172,7 @@ class SnapshotRepository:
             rows = latest.union_all(inside)
         picked = rows.subquery()
         history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = {tid: [] for tid in ticker_ids}
-        stmt = select(picked.c.ticker_id, picked.c.time, picked.c.average_iv, picked.c.atm_iv_30d).order_by(
+        stmt = select(picked.c.ticker_id, picked.c.time, *(picked.c[m] for m in HISTORY_METRICS)).order_by(
             picked.c.ticker_id, picked.c.time
         )
         for tid, time, avg, iv30 in self._session.execute(stmt):
@@ -177,35 +180,29 @@ class SnapshotRepository:
         return history
 
     def _latest_rows(self, ticker_ids: list[uuid.UUID], before: dt.datetime, limit: int) -> Select[Any]:
-        """(ticker_id, time, average_iv) of each ticker's `limit` most recent rows before `before`,
+        """(ticker_id, time, *HISTORY_METRICS) of each ticker's `limit` most recent rows before `before`,
         through the (ticker_id, time DESC) index: on PostgreSQL a lateral LIMIT per ticker (the cost
         does not grow with other tickers' history); SQLite ranks each ticker's rows with a window."""
         snap = DailySnapshot
         if self._session.get_bind().dialect.name == "postgresql":
             tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
             latest = (
-                select(snap.time, _metric("average_iv").label("average_iv"), _metric("atm_iv_30d").label("atm_iv_30d"))
+                select(snap.time, *_history_values())
                 .where(snap.ticker_id == tickers.c.tid, snap.time < before)
                 .order_by(snap.time.desc())
                 .limit(limit)
                 .lateral("h")
             )
             return select(
-                tickers.c.tid.label("ticker_id"), latest.c.time, latest.c.average_iv, latest.c.atm_iv_30d
+                tickers.c.tid.label("ticker_id"), latest.c.time, *(latest.c[m] for m in HISTORY_METRICS)
             ).join(latest, true())
         rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
         ranked = (
-            select(
-                snap.ticker_id,
-                snap.time,
-                _metric("average_iv").label("average_iv"),
-                _metric("atm_iv_30d").label("atm_iv_30d"),
-                rank.label("rn"),
-            )
+            select(snap.ticker_id, snap.time, *_history_values(), rank.label("rn"))
             .where(snap.ticker_id.in_(ticker_ids), snap.time < before)
             .subquery()
         )
-        return select(ranked.c.ticker_id, ranked.c.time, ranked.c.average_iv, ranked.c.atm_iv_30d).where(
+        return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[m] for m in HISTORY_METRICS)).where(
             ranked.c.rn <= limit
         )
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-NEW_YORK = ZoneInfo("America/New_York")
+from app.time import NEW_YORK
+
 _ZONES: dict[str, dt.tzinfo] = {
     "EDT": NEW_YORK, "EST": NEW_YORK, "ET": NEW_YORK,
     "CDT": ZoneInfo("America/Chicago"), "CST": ZoneInfo("America/Chicago"), "CT": ZoneInfo("America/Chicago"),

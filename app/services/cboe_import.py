@@ -17,7 +17,7 @@ import datetime as dt
 import gzip
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,8 +30,9 @@ from app.repositories.faults import describe, is_database_error
 from app.repositories.options import insert_option_rows
 from app.repositories.tickers import ensure_tickers
 from app.services.cboe_format import CboeFileError, ReadCounts, read_contracts
+from app.services.load_summary import LoadSummary
 from app.services.option_merge import merge_contracts
-from app.time import NEW_YORK, is_session, sessions
+from app.time import NEW_YORK, is_session, previous_sessions
 
 log = structlog.get_logger()
 
@@ -46,38 +47,22 @@ PM_ROOTS = {
 MARKET_OPEN = dt.time(9, 30)
 RESTAMP_TIME = dt.time(16, 15)
 WRITE_BATCH = 5000
-MAX_LISTED = 50
 WATCHLIST_SOURCE = "cboe-import"
 
 
-@dataclass
-class CboeImportSummary:
-    path: str
+@dataclass(kw_only=True)
+class CboeImportSummary(LoadSummary):
     symbol: str | None = None
     session: str | None = None
     snapshot_time: str | None = None
     restamped: bool = False
     lines: int = 0
     contracts: int = 0  # contracts read (two per accepted line)
-    merged_keys: int = 0  # keys where several roots were merged into one row
     nulled_ask: int = 0
     nulled_iv: int = 0
-    rejected: int = 0  # lines
-    rejects: list[tuple[int, str]] = field(default_factory=list)
     rows: int = 0  # option rows after merging
-    loaded: int = 0
-    already_present: int = 0
-    conflicting_duplicates: int = 0
     ohlcv: str | None = None  # "created", "kept" or None (no price in the header)
     watchlist: str | None = None  # the watchlist the underlying was put on (--watchlist)
-    exit_code: int = 0
-    failure: str | None = None
-
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejects) < MAX_LISTED:
-            self.rejects.append((line, reason))
-            log.warning("row_rejected", file=self.path, line=line, reason=reason)
 
 
 def snapshot_stamp(downloaded: dt.datetime) -> tuple[dt.date, dt.datetime, bool]:
@@ -90,7 +75,7 @@ def snapshot_stamp(downloaded: dt.datetime) -> tuple[dt.date, dt.datetime, bool]
     day = local.date()
     if is_session(day) and local.time() >= MARKET_OPEN:
         return day, downloaded.astimezone(dt.UTC), False
-    last = sessions(day - dt.timedelta(days=14), day - dt.timedelta(days=1))[-1]
+    (last,) = previous_sessions(day - dt.timedelta(days=1), 1)
     stamp = dt.datetime.combine(last, RESTAMP_TIME, tzinfo=NEW_YORK).astimezone(dt.UTC)
     return last, stamp, True
 
@@ -141,7 +126,7 @@ def _rows(groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, A
         for line, contract in members:
             if contract["root"] in by_root:
                 _, first = by_root[contract["root"]]
-                if {k: v for k, v in first.items()} != contract:
+                if first != contract:
                     summary.conflicting_duplicates += 1
                     summary.reject(line, f"{contract['root']} contract repeated with other values")
                 else:
@@ -161,11 +146,7 @@ def _rows(groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, A
 
 def _write(session: Session, rows: list[tuple[int, dict[str, Any]]], summary: CboeImportSummary) -> None:
     outcome = insert_option_rows(session, [row for _, row in rows])
-    summary.loaded += outcome.inserted
-    summary.already_present += len(outcome.already_present)
-    for position, columns in outcome.conflicting:
-        summary.conflicting_duplicates += 1
-        summary.reject(rows[position][0], f"already stored with other values ({', '.join(columns)})")
+    summary.count_options(outcome, [line for line, _ in rows], "already stored with other values ({columns})")
 
 
 def import_cboe_file(
@@ -239,7 +220,7 @@ def import_cboe_file(
             summary.reject(line, reason)
     if summary.failure:
         log.error("import_failed", kind="cboe", file=str(path), reason=summary.failure)
-    log.info("cboe_import_finished", **{k: v for k, v in summary.__dict__.items() if k != "rejects"})
+    log.info("cboe_import_finished", **{k: v for k, v in asdict(summary).items() if k != "rejects"})
     return summary
 
 

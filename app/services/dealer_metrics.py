@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
 from app.domain.models import DealerMetrics, DealerParams, SpotSource, VolatilityMetrics
 from app.repositories.snapshots import DEALER_COLUMN
+from app.services import volatility_metrics
 from app.services.batch import BatchOptions
 from app.services.engine import run_jobs
 from app.services.interrupts import StopRequest
@@ -20,7 +21,6 @@ from app.services.summary import BatchSummary, Outcome
 
 JOB_NAME = "dealer_metrics"
 DEFAULT_HEARTBEAT = 25
-VOLATILITY_JOB_NAME = "volatility_metrics"
 
 
 def dealer_outcome(doc: BaseModel) -> Outcome:
@@ -73,7 +73,7 @@ def dealer_debug_details(doc: BaseModel) -> dict[str, Any]:
 
 def _iv_rank(day: TickerDay, earlier: Mapping[str, BaseModel]) -> float | None:
     """The IV rank of the same row: this run's volatility document if it computed one, else the stored one."""
-    fresh = earlier.get(VOLATILITY_JOB_NAME)
+    fresh = earlier.get(volatility_metrics.JOB_NAME)
     if isinstance(fresh, VolatilityMetrics) and fresh.processing_status != "ERROR":
         return fresh.metrics.iv_rank
     return day.row.iv_rank

@@ -110,6 +110,7 @@ class BatchRunner:
     ) -> None:
         self.name = name
         self.jobs = tuple(jobs)
+        self._by_name = {job.name: job for job in self.jobs}
         self.session_factory = session_factory
         self.options = options
         self.model_version = model_version
@@ -330,7 +331,7 @@ class BatchRunner:
     def _write_request(self, work: _TickerDayWork) -> WriteRequest | None:
         if not work.documents:
             return None
-        by_name = {job.name: job for job in self.jobs}
+        by_name = self._by_name
         return WriteRequest(
             time=work.target.cutoff,
             ticker_id=work.ref.ticker_id,
@@ -428,10 +429,9 @@ class BatchRunner:
         else:
             log.debug("ticker_done", **event)
         if self.options.debug:
-            by_name = {job.name: job for job in self.jobs}
             for name, doc in work.documents.items():
                 if name not in work.failures:
-                    log.debug("ticker_details", document=name, **by_name[name].debug_details(doc))
+                    log.debug("ticker_details", document=name, **self._by_name[name].debug_details(doc))
 
     def _advance(self, state: _Progress) -> None:
         state.done += 1

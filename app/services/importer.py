@@ -11,24 +11,24 @@ import csv
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import redact
 from app.repositories.bulk import bulk_insert_ignore
+from app.repositories.faults import describe, is_database_error
 from app.repositories.options import differences, insert_option_rows, option_key
 from app.repositories.tickers import ensure_tickers, ticker_uuid
+from app.services.load_summary import LoadSummary
 from app.services.option_merge import merge_contracts
 
 log = structlog.get_logger()
 
 CHUNK_ROWS = 5000
-MAX_REJECTS_LOGGED = 50
 DEFAULT_WATCHLIST_SOURCE = "kapman-import"
 LINE = "_line"  # the source line of a parsed row, for reject messages
 
@@ -193,25 +193,10 @@ KINDS: dict[str, ImportKind] = {
 }
 
 
-@dataclass(slots=True)
-class ImportSummary:
+@dataclass(kw_only=True)
+class ImportSummary(LoadSummary):
     kind: str
-    path: str
     rows_read: int = 0
-    loaded: int = 0
-    already_present: int = 0
-    rejected: int = 0
-    rejects: list[tuple[int, str]] = field(default_factory=list)
-    conflicting_duplicates: int = 0
-    merged_keys: int = 0
-    exit_code: int = 0
-    failure: str | None = None
-
-    def reject(self, line: int, reason: str) -> None:
-        self.rejected += 1
-        if len(self.rejects) < MAX_REJECTS_LOGGED:
-            self.rejects.append((line, reason))
-            log.warning("row_rejected", file=self.path, line=line, reason=reason)
 
 
 class ImportFileError(ValueError):
@@ -273,11 +258,7 @@ def _write_options(
     if merge_duplicates:
         rows = _merge_duplicate_keys(rows, summary)
     outcome = insert_option_rows(session, [{k: v for k, v in r.items() if k != LINE} for r in rows])
-    summary.loaded += outcome.inserted
-    summary.already_present += len(outcome.already_present)
-    for position, columns in outcome.conflicting:
-        summary.conflicting_duplicates += 1
-        summary.reject(rows[position][LINE], f"conflicting_duplicate: key loaded with other {', '.join(columns)}")
+    summary.count_options(outcome, [r[LINE] for r in rows], "conflicting_duplicate: key loaded with other {columns}")
 
 
 def _write_chunk(
@@ -338,9 +319,10 @@ def run_import(
                 _write_chunk(session, kind, chunk, summary, merge_duplicates)
     except (ImportFileError, UnicodeDecodeError, csv.Error) as error:
         summary.exit_code, summary.failure = 1, str(error)
-    except SQLAlchemyError as error:
-        message = redact(f"{type(error).__name__}: {str(error).splitlines()[0]}")
-        summary.exit_code, summary.failure = 1, f"database error: {message}"
+    except Exception as error:
+        if not is_database_error(error):  # raw driver errors too: the bulk load speaks COPY
+            raise
+        summary.exit_code, summary.failure = 1, f"database error: {redact(describe(error))}"
     if summary.failure:
         log.error("import_failed", kind=kind_name, file=str(path), reason=summary.failure)
     log.info(

@@ -17,7 +17,7 @@ from app.domain.chain import OptionChain
 from app.domain.dealer import DealerResult, compute_dealer
 from app.domain.models import DealerParams
 from app.domain.volatility import usable_iv_contracts
-from app.domain.volatility.constant_maturity import HORIZON_30D, HORIZON_90D, atm_term_structure, total_variance_iv
+from app.domain.volatility.constant_maturity import constant_maturity
 from app.reporting.charts import (
     GexChartData,
     HistoryChartData,
@@ -116,22 +116,16 @@ def _vol_data(symbol: str, day: dt.date, chain: OptionChain, spot: float | None)
     if spot is not None:
         otm = usable.is_call == (strike >= spot)
     smiles = [SmileCurve(d, strike[(dte == d) & otm], iv[(dte == d) & otm]) for d in _nearest_expiries(dte)]
-    constant = {}
-    term_dte, term_iv = np.empty(0), np.empty(0)
-    if spot is not None:
-        term = atm_term_structure(usable, spot)
-        term_dte, term_iv = term.dte_days, term.iv
-        for days, horizon in ((30, HORIZON_30D), (90, HORIZON_90D)):
-            value = total_variance_iv(term, horizon)
-            if value is not None:
-                constant[days] = value
+    levels = constant_maturity(usable, spot)
+    term = levels.atm_curve
+    constant = {days: value for days, value in ((30, levels.atm_iv_30d), (90, levels.atm_iv_90d)) if value is not None}
     return VolChartData(
         symbol=symbol,
         session=day.isoformat(),
         spot=spot,
         smiles=smiles,
-        term_dte=term_dte,
-        term_iv=term_iv,
+        term_dte=term.dte_days if term is not None else np.empty(0),
+        term_iv=term.iv if term is not None else np.empty(0),
         constant_maturity=constant,
     )
 

@@ -50,6 +50,10 @@ class ShowTable(BaseModel):
     sign_conventions: list[str] = []  # of the dealer documents shown (GEX signs depend on it)
 
 
+def _sign_convention(dealer: dict | None) -> str | None:
+    return ((dealer or {}).get("metadata") or {}).get("sign_convention")
+
+
 def _wall_strike(wall: dict[str, Any] | None) -> float | None:
     return wall["strike"] if wall else None
 
@@ -113,10 +117,7 @@ def build_show_table(
     rows += [ShowRow(symbol=s, note="no tickers row (unknown symbol)") for s in universe.unknown_symbols]
     rows += [ShowRow(symbol=s, note="several tickers rows differ only in case") for s in universe.ambiguous_symbols]
     rows += [ShowRow(symbol=s, note="not in the watchlist universe") for s in universe.not_in_watchlist]
-    conventions = sorted(
-        {str((dealer.get("metadata") or {}).get("sign_convention")) for dealer, _ in documents.values() if dealer}
-        - {"None"}
-    )
+    conventions = sorted({convention for dealer, _ in documents.values() if (convention := _sign_convention(dealer))})
     return ShowTable(
         date=day, rows=sorted(rows, key=lambda r: r.symbol), is_session=session_day, sign_conventions=conventions
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.domain.chain import BoolArray, OptionChain, malformed_mask
+from app.domain.chain import BoolArray, OptionChain
 from app.domain.models import DealerParams
 
 ELIGIBILITY_RULES = (
@@ -49,7 +49,7 @@ def compute_eligibility(chain: OptionChain, params: DealerParams) -> Eligibility
     """Apply the seven rules of §5.1 in order; each dropped contract is counted under its first rule."""
     pct, spread_applicable = spread_pct(chain)
     failures = (
-        malformed_mask(chain),
+        chain.malformed,
         chain.expired,
         chain.dte_days > params.max_dte_days,
         ~np.isfinite(chain.gamma),

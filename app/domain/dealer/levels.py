@@ -54,14 +54,6 @@ def sweep_levels(spot: float) -> FloatArray:
     return spot * (GRID_START + GRID_STEP * np.arange(GRID_LEVELS, dtype=np.float64))
 
 
-def bs_gamma(spot: FloatArray, strike: FloatArray, years: FloatArray, iv: FloatArray) -> FloatArray:
-    """Black–Scholes gamma with r = q = 0 (per unit of spot): φ(d1) / (s σ √T),
-    d1 = (ln(s/K) + σ²T/2) / (σ√T). Broadcasts spot against the contracts."""
-    vol_root_t = iv * np.sqrt(years)
-    d1 = (np.log(spot / strike) + 0.5 * vol_root_t * vol_root_t) / vol_root_t
-    return np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI / (spot * vol_root_t)
-
-
 def gamma_exposure_at(spots: FloatArray, chain: OptionChain, convention: str) -> FloatArray:
     """Γ(s) for each s of `spots` (dollars per 1% move), over contracts × levels in blocks.
 
@@ -143,12 +135,14 @@ def compute_levels(
     priced = usable_iv(eligible.implied_volatility) & np.isfinite(eligible.years_to_expiry)
     modelled = eligible.take(priced)
     spots = sweep_levels(spot)
+    profile_gex: FloatArray = np.empty(0)
+    zero: float | None = None
+    at_spot: float | None = None
     if len(modelled):
-        profile_gex = gamma_exposure_at(spots, modelled, convention)
+        # Γ(S) rides along as one more level: the per-contract terms are computed once
+        swept = gamma_exposure_at(np.append(spots, spot), modelled, convention)
+        profile_gex, at_spot = swept[:-1], float(swept[-1])
         zero = zero_gamma_crossing(spots, profile_gex, spot)
-        at_spot: float | None = float(gamma_exposure_at(np.array([spot]), modelled, convention)[0])
-    else:
-        profile_gex, zero, at_spot = np.empty(0), None, None
     dex, no_delta = dex_net(eligible, spot, convention)
     return Levels(
         spots=spots,

@@ -148,6 +148,7 @@ class ConstantMaturity:
     atm_term_structure: float | None = None  # volatility points
     rr25_30d: float | None = None  # volatility points
     diagnostics: tuple[str, ...] = ()
+    atm_curve: ExpiryCurve | None = None  # the ATM IV of each expiry (what a term-structure chart draws)
 
 
 def _gap(curve: ExpiryCurve, horizon_years: float, days: int) -> str:
@@ -180,4 +181,4 @@ def constant_maturity(usable: OptionChain, spot: float | None) -> ConstantMaturi
         if legs[side] is None:
             diagnostics.append(f"rr25_30d:{side}_{_gap(curve, HORIZON_30D, 30)}")
     rr = (legs["puts"] - legs["calls"]) * 100.0 if legs["puts"] is not None and legs["calls"] is not None else None
-    return ConstantMaturity(atm[30], atm[90], structure, rr, tuple(diagnostics))
+    return ConstantMaturity(atm[30], atm[90], structure, rr, tuple(diagnostics), term)

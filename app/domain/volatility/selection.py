@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.domain.chain import MAX_VALID_IV, BoolArray, OptionChain, malformed_mask, usable_iv
+from app.domain.chain import MAX_VALID_IV, BoolArray, OptionChain, usable_iv
 
 __all__ = ["MAX_VALID_IV", "VolSelection", "select_contracts", "usable_iv_contracts"]
 
@@ -24,7 +24,7 @@ class VolSelection:
 
 def select_contracts(chain: OptionChain) -> VolSelection:
     """§6.1: not malformed and not expired; of those, the ones with a usable IV."""
-    malformed = malformed_mask(chain)
+    malformed = chain.malformed
     expired = ~malformed & chain.expired
     selected = ~malformed & ~expired
     iv_ok = usable_iv(chain.implied_volatility)
