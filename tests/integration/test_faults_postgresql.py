@@ -19,6 +19,7 @@ from app.services.batch import BatchOptions
 from app.services.daily import run_daily
 from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
+from app.services.importer import run_import
 from app.services.volatility_metrics import run_volatility_metrics
 from app.time import sessions
 from tests.integration.faults import limited_role, stored_texts, table_lock
@@ -158,3 +159,17 @@ def test_a_server_stopped_mid_run_then_resumed_gives_the_uninterrupted_documents
         engine.dispose()
     finally:
         server.cleanup()
+
+
+def test_an_import_refused_by_the_database_is_a_clear_failure(pg, tmp_path, logs):
+    """The bulk load speaks COPY on the driver connection: its raw psycopg errors are database errors too."""
+    csv = tmp_path / "ohlcv.csv"
+    csv.write_text("symbol,date,close\nAAA,2024-01-02,101.5\nBBB,2024-01-02,55.0\n")
+    with limited_role(pg.engine, pg.url) as role:
+        with pg.engine.begin() as conn:
+            conn.execute(text(f"REVOKE INSERT ON ohlcv FROM {role.name}"))
+        summary = run_import(make_session_factory(role.url), "ohlcv", csv)
+    assert summary.exit_code == 1 and summary.loaded == 0
+    assert summary.failure.startswith("database error: InsufficientPrivilege: permission denied for table ohlcv")
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["import_failed"]
+    _no_secret(logs, role)
