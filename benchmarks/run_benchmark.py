@@ -130,10 +130,10 @@ def _child(args: argparse.Namespace) -> None:
 
     import structlog
 
+    from app.batch.dates import DateSelection
+    from app.batch.options import BatchOptions
     from app.db import make_session_factory
-    from app.services.batch import BatchOptions
     from app.services.daily import run_daily
-    from app.services.dates import DateSelection
     from app.services.dealer_metrics import run_dealer_metrics
     from app.services.volatility_metrics import run_volatility_metrics
 
@@ -242,7 +242,7 @@ def _prepare(url: str, tickers: int, days: int, end_date: dt.date | None = None)
 
     from app import migrations
     from app.db import make_engine, make_session_factory
-    from app.services.sample_data import DEFAULT_END_DATE, run_sample_data
+    from app.sample.market import DEFAULT_END_DATE, run_sample_data
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     engine = make_engine(url)

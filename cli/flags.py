@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.services.batch import BatchOptions
-from app.services.dates import DateSelection
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 
 _FLAGS = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)

@@ -16,20 +16,19 @@ from typing import Annotated
 import structlog
 import typer
 
+from app.batch import dealer_job, volatility_job
+from app.batch.dates import NoDataError
+from app.batch.interrupts import stop_on_signals
 from app.db import engine_of
 from app.domain.models import DealerParams, VolatilityParams
-from app.services import dealer_metrics as dealer_job
-from app.services import volatility_metrics as volatility_job
-from app.services.admin import upgrade_database
-from app.services.cboe_import import run_cboe_import
+from app.importers.cboe_import import run_cboe_import
+from app.importers.csv_import import run_import
+from app.migrations import upgrade_database
+from app.reporting.show import build_show_table
+from app.sample.market import SampleMarket, run_sample_data
 from app.services.daily import run_daily
-from app.services.dates import NoDataError
 from app.services.dealer_metrics import run_dealer_metrics
 from app.services.demo import DemoSpec, run_demo
-from app.services.importer import run_import
-from app.services.interrupts import stop_on_signals
-from app.services.sample_data import SampleMarket, run_sample_data
-from app.services.show import build_show_table
 from app.services.volatility_metrics import run_volatility_metrics
 from cli.flags import LogFlags, RunFlags, SpotFlag, batch_options
 from cli.options import command, given_on_command_line
@@ -238,7 +237,7 @@ def report(
     logs: LogFlags,
 ) -> None:
     """Charts for one ticker and session: GEX profile, IV smile and term structure, IV history."""
-    from app.services.report import ReportError, build_report, write_report
+    from app.reporting.report import ReportError, build_report, write_report
 
     runtime = start(logs)
     try:

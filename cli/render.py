@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.services.show import COLUMNS, ShowTable
+from app.reporting.show import COLUMNS, ShowTable
 
 HEADERS = {
     "symbol": "symbol", "dealer_status": "dealer", "position": "position", "gex_net": "net GEX $M",

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 import typer
 
+from app.batch.retry import explain_error
 from app.config import mask_url, register_secret, resolve_database_url
 from app.db import DatabaseNotFound, make_engine, make_session_factory
 from app.logging import configure_logging, resolve_level
-from app.services.retry import explain_error
 from cli.flags import LogFlags
 
 if TYPE_CHECKING:

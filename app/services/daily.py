@@ -10,12 +10,13 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch import dealer_job as dealer_metrics
+from app.batch import volatility_job as volatility_metrics
+from app.batch.engine import run_jobs
+from app.batch.interrupts import StopRequest
+from app.batch.options import BatchOptions
+from app.batch.summary import BatchSummary
 from app.domain.models import DealerParams, VolatilityParams
-from app.services import dealer_metrics, volatility_metrics
-from app.services.batch import BatchOptions
-from app.services.engine import run_jobs
-from app.services.interrupts import StopRequest
-from app.services.summary import BatchSummary
 
 log = structlog.get_logger()
 

@@ -9,13 +9,13 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.db import engine_of
-from app.services.admin import upgrade_database
-from app.services.batch import BatchOptions
+from app.migrations import upgrade_database
+from app.reporting.show import ShowRow, ShowTable, build_show_table
+from app.sample.market import DEFAULT_WATCHLIST, run_sample_data
 from app.services.daily import DailySummary, run_daily
-from app.services.dates import DateSelection
-from app.services.sample_data import DEFAULT_WATCHLIST, run_sample_data
-from app.services.show import ShowRow, ShowTable, build_show_table
 
 log = structlog.get_logger()
 
@@ -75,7 +75,7 @@ def run_demo(
     daily = run_daily(session_factory, options, progress=progress, stop=stop)
     if daily.exit_code != 0:
         return DemoResult(exit_code=daily.exit_code, daily=daily)
-    from app.services.report import build_report, write_report  # matplotlib: only when charts are drawn
+    from app.reporting.report import build_report, write_report  # matplotlib: only when charts are drawn
 
     table = build_show_table(session_factory, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST)
     symbols = pick_interesting(table.rows)

@@ -166,7 +166,7 @@ def test_numpy_warnings_never_break_the_json_log_stream(sample_file, tmp_path):
     _copy(sample_file, copy)
     script = (
         "import numpy as np, sys\n"
-        "import app.services.dealer_metrics as svc\n"
+        "import app.batch.dealer_job as svc\n"
         "real = svc.compute_dealer_metrics\n"
         "def noisy(*a, **k):\n"
         "    np.log(np.zeros(1))  # RuntimeWarning: divide by zero\n"

@@ -11,9 +11,9 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from app.batch.dealer_job import DEFAULT_HEARTBEAT as DEALER_HEARTBEAT
+from app.batch.volatility_job import DEFAULT_HEARTBEAT as VOLATILITY_HEARTBEAT
 from app.domain.models import DealerParams, VolatilityParams
-from app.services.dealer_metrics import DEFAULT_HEARTBEAT as DEALER_HEARTBEAT
-from app.services.volatility_metrics import DEFAULT_HEARTBEAT as VOLATILITY_HEARTBEAT
 from cli.main import app
 
 runner = CliRunner()

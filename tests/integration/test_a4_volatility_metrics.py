@@ -7,11 +7,11 @@ import json
 
 from sqlalchemy import delete, select
 
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.tickers import ticker_uuid
-from app.services.batch import BatchOptions
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
 from app.services.volatility_metrics import run_volatility_metrics
 from app.time import sessions, snapshot_time

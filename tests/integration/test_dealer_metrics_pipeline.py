@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from app.batch import dealer_job as service
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions, shard_of
 from app.db import make_session_factory
 from app.domain.models import DealerParams
 from app.repositories import snapshots
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.tickers import ticker_uuid
-from app.services import dealer_metrics as service
-from app.services.batch import BatchOptions, shard_of
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
 from app.time import snapshot_time
 from tests.conftest import _empty_tables

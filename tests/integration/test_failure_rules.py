@@ -7,12 +7,12 @@ import json
 
 from sqlalchemy import text
 
+from app.batch import dealer_job as dealer_service
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.domain.models import DealerParams
 from app.repositories.tickers import ticker_uuid
-from app.services import dealer_metrics as dealer_service
-from app.services.batch import BatchOptions
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
 from app.services.volatility_metrics import run_volatility_metrics
 from tests.factories import OhlcvFactory, TickerFactory, WatchlistFactory
@@ -101,7 +101,7 @@ def test_chunks_close_at_a_contract_budget_and_change_nothing(db):
 
 
 def test_symbols_that_differ_only_in_case_are_reported_not_guessed(db, tmp_path, logs):
-    from app.services.importer import run_import
+    from app.importers.csv_import import run_import
 
     build_market()
     TickerFactory(symbol="GOOD", id=ticker_uuid("GOOD"))

@@ -14,12 +14,12 @@ import json
 import pytest
 from sqlalchemy import text
 
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.db import make_session_factory
-from app.services.batch import BatchOptions
+from app.importers.csv_import import run_import
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from app.services.dealer_metrics import run_dealer_metrics
-from app.services.importer import run_import
 from app.services.volatility_metrics import run_volatility_metrics
 from app.time import sessions
 from tests.integration.faults import limited_role, stored_texts, table_lock

@@ -11,12 +11,12 @@ from sqlalchemy import func, inspect, select, text
 
 from app import migrations
 from app.db import make_engine, make_session_factory
+from app.importers.csv_import import run_import
 from app.repositories.market import MarketDataRepository
 from app.repositories.orm import DailySnapshot, Ohlcv, OptionContract, Ticker, Watchlist
 from app.repositories.snapshots import DEALER_COLUMN, VOLATILITY_COLUMN, SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.services.importer import run_import
-from app.services.sample_data import run_sample_data
+from app.sample.market import run_sample_data
 from app.time import snapshot_time
 from tests.factories import (
     DailySnapshotFactory,

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.db import make_session_factory
+from app.reporting.report import ReportError, build_report, write_report
+from app.reporting.show import build_show_table
 from app.repositories.orm import DailySnapshot, Ticker, Watchlist
-from app.services.batch import BatchOptions
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
-from app.services.report import ReportError, build_report, write_report
-from app.services.show import build_show_table
 from cli.main import app
 from cli.progress import progress_reporter
 from tests.integration.market import DAY, NEXT_DAY, add_chain, build_market
@@ -191,7 +191,7 @@ def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
     import datetime as dt
 
     from app.reporting.charts import _with_gaps
-    from app.services.report import _history_data
+    from app.reporting.report import _history_data
     from app.time import snapshot_time
 
     days = [dt.date(2022, 2, 4), dt.date(2022, 2, 7), dt.date(2023, 9, 14)]  # a 19-month gap

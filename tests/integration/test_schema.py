@@ -12,11 +12,11 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from app import migrations
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.db import make_engine, make_session_factory
 from app.repositories.orm import Base
-from app.services.batch import BatchOptions
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from cli.main import app
 from tests.factories import TestSession
 from tests.integration.market import DAY, build_market

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.batch.dates import DateSelection
+from app.batch.options import BatchOptions
 from app.domain.models import DealerParams
+from app.importers.cboe_import import import_cboe_file
 from app.repositories.orm import DailySnapshot, OptionContract
-from app.services.batch import BatchOptions
-from app.services.cboe_import import import_cboe_file
 from app.services.daily import run_daily
-from app.services.dates import DateSelection
 from app.time import snapshot_time
 from tests.factories import WatchlistFactory
 from tests.realdata import oracle

@@ -2,8 +2,8 @@
 
 import uuid
 
+from app.batch.chunks import pack_chunks
 from app.repositories.universe import TickerRef
-from app.services.chunks import pack_chunks
 
 REFS = [TickerRef(f"T{i}", uuid.UUID(int=i)) for i in range(6)]
 

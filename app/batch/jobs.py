@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from app.batch.dates import Target
+from app.batch.summary import Outcome
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.models import SnapshotContext
 from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef
-from app.services.dates import Target
-from app.services.summary import Outcome
 
 _EMPTY = np.empty(0, dtype=np.float64)
 

@@ -13,6 +13,7 @@ import structlog
 from matplotlib.figure import Figure
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.dates import default_session
 from app.domain.chain import OptionChain
 from app.domain.dealer import DealerResult, compute_dealer
 from app.domain.models import DealerParams
@@ -30,7 +31,6 @@ from app.reporting.charts import (
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.services.dates import default_session
 from app.time import snapshot_time, trading_date_of
 
 log = structlog.get_logger()

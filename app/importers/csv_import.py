@@ -19,12 +19,12 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import redact
+from app.importers.load_summary import LoadSummary
+from app.importers.option_merge import merge_contracts
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.faults import describe, is_database_error
 from app.repositories.options import differences, insert_option_rows, option_key
 from app.repositories.tickers import ensure_tickers, ticker_uuid
-from app.services.load_summary import LoadSummary
-from app.services.option_merge import merge_contracts
 
 log = structlog.get_logger()
 

@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.dates import Target
+from app.batch.interrupts import StopRequest
+from app.batch.retry import with_retries
 from app.db import is_in_memory_sqlite
 from app.domain.chain import OptionChain
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
 from app.repositories.snapshots import RowState, SnapshotRepository
 from app.repositories.universe import TickerRef
-from app.services.dates import Target
-from app.services.interrupts import StopRequest
-from app.services.retry import with_retries
 
 log = structlog.get_logger()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
-from app.services.dates import DateSelection
+from app.batch.dates import DateSelection
 
 DEFAULT_CHUNK_TICKERS = 100
 # ~9 float64 columns per contract plus their sorted copies: ~2 KB per 10 contracts, so a chunk of

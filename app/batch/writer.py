@@ -21,11 +21,11 @@ import structlog
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.retry import DatabaseFailure, with_retries
 from app.config import redact
 from app.db import engine_of
 from app.repositories import snapshots
 from app.repositories.faults import Fault, describe
-from app.services.retry import DatabaseFailure, with_retries
 
 log = structlog.get_logger()
 

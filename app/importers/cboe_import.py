@@ -25,13 +25,13 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import redact
+from app.importers.cboe_format import CboeFileError, ReadCounts, read_contracts
+from app.importers.load_summary import LoadSummary
+from app.importers.option_merge import merge_contracts
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.faults import describe, is_database_error
 from app.repositories.options import insert_option_rows
 from app.repositories.tickers import ensure_tickers
-from app.services.cboe_format import CboeFileError, ReadCounts, read_contracts
-from app.services.load_summary import LoadSummary
-from app.services.option_merge import merge_contracts
 from app.time import NEW_YORK, is_session, previous_sessions
 
 log = structlog.get_logger()

@@ -25,6 +25,15 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import MODEL_VERSION
+from app.batch.chunks import ChunkInputs, ChunkReader, ReadPlan
+from app.batch.dates import NoDataError, Target, resolve_targets
+from app.batch.history import HistoryBook
+from app.batch.interrupts import StopRequest
+from app.batch.jobs import DocumentJob, HistoryPoint, HistoryWindow, TickerDay
+from app.batch.options import BatchOptions, shard_of
+from app.batch.retry import DatabaseFailure, failure_reason, with_retries
+from app.batch.summary import BatchSummary, FailureEnd, Outcome
+from app.batch.writer import DocumentWriter, ThreadedDocumentWriter, Writer, WriteRequest, WriteResult
 from app.config import redact
 from app.db import is_in_memory_sqlite
 from app.domain.models import SnapshotContext
@@ -33,15 +42,6 @@ from app.repositories.faults import Fault, describe
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef, UniverseRepository
-from app.services.batch import BatchOptions, shard_of
-from app.services.chunks import ChunkInputs, ChunkReader, ReadPlan
-from app.services.dates import NoDataError, Target, resolve_targets
-from app.services.history import HistoryBook
-from app.services.interrupts import StopRequest
-from app.services.jobs import DocumentJob, HistoryPoint, HistoryWindow, TickerDay
-from app.services.retry import DatabaseFailure, failure_reason, with_retries
-from app.services.summary import BatchSummary, FailureEnd, Outcome
-from app.services.writer import DocumentWriter, ThreadedDocumentWriter, Writer, WriteRequest, WriteResult
 from app.time import age_days
 
 log = structlog.get_logger()

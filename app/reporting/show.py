@@ -9,10 +9,10 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.dates import default_session
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.services.dates import default_session
 from app.time import is_session, snapshot_time
 
 log = structlog.get_logger()

@@ -14,7 +14,7 @@ import uuid
 
 import numpy as np
 
-from app.services.jobs import HistoryPoint, HistoryWindow
+from app.batch.jobs import HistoryPoint, HistoryWindow
 
 
 class HistoryBook:
