@@ -1,16 +1,20 @@
-"""The typed description of a document job, which the batch engine runs.
+"""The seam between the batch engine and the document kinds it runs.
 
-A job says what it reads (greeks, spot, IV history), how it computes its
-document from one ticker-day, which column it writes, and how its documents are
-judged (outcome, data gaps). `dealer-metrics` runs one job, `vol-metrics`
-another, `run-daily` both on one read, volatility first.
+A job says what it reads (greeks, spot, IV history), how it computes its document
+from one ticker-day, which column it writes, and how its documents are judged
+(outcome, data gaps). `dealer-metrics` runs one job, `vol-metrics` another,
+`run-daily` both on one read, volatility first. The engine sees only this
+module: `DocumentJob[Doc]` is generic in the document model it produces, so a
+job's judging functions take its own document type, never a bare BaseModel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -23,6 +27,13 @@ from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef
 
 _EMPTY = np.empty(0, dtype=np.float64)
+
+
+class JobName(StrEnum):
+    """The document kinds; a value is also the job's name in events and summaries."""
+
+    VOLATILITY = "volatility_metrics"
+    DEALER = "dealer_metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,32 +65,47 @@ class HistoryPoint:
     atm_iv_30d: float | None = None
 
 
-Compute = Callable[[TickerDay, Mapping[str, BaseModel]], BaseModel]
+# The documents this run already computed for the same ticker-day, by job (run-daily computes
+# volatility before dealer metrics, so DGPI sees that day's IV rank).
+EarlierDocuments = Mapping[JobName, BaseModel]
+
+Doc = TypeVar("Doc", bound=BaseModel)
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentJob:
-    """One document kind: its reads, its computation, its column, and how its documents are judged.
+class DocumentJob(ABC, Generic[Doc]):
+    """One document kind: its reads, its computation, its column, and how its documents are judged."""
 
-    `compute` receives the documents this run already computed for the same ticker-day
-    (run-daily computes volatility before dealer metrics, so DGPI sees that day's IV rank).
-    """
-
-    name: str
+    name: JobName
     column: str
-    params: BaseModel
     greeks: frozenset[str]
     needs_spot: bool
-    compute: Compute
-    error_document: Callable[[SnapshotContext, str], BaseModel]
-    outcome: Callable[[BaseModel], Outcome]
-    data_gaps: Callable[[BaseModel], list[str]]
-    debug_details: Callable[[BaseModel], dict[str, Any]]
     default_heartbeat: int
     history_lookback: int = 0  # rows of stored IV history the job ranks against (0: none)
-    history_point: Callable[[BaseModel], HistoryPoint] | None = None
-    log_params: Mapping[str, Any] = field(default_factory=dict)
+
+    @abstractmethod
+    def compute(self, day: TickerDay, earlier: EarlierDocuments) -> Doc: ...
+
+    @abstractmethod
+    def error_document(self, context: SnapshotContext, reason: str) -> Doc: ...
+
+    @abstractmethod
+    def outcome(self, doc: Doc) -> Outcome: ...
+
+    @abstractmethod
+    def data_gaps(self, doc: Doc) -> list[str]:
+        """Why a document is not a clean success (SPEC §9), one short reason each."""
+
+    @abstractmethod
+    def debug_details(self, doc: Doc) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def log_params(self) -> dict[str, Any]:
+        """The effective parameters, for the batch start event."""
+
+    def history_point(self, doc: Doc) -> HistoryPoint | None:
+        """What this document adds to the IV history (None: the job keeps no history)."""
+        return None
 
     @property
     def uses_history(self) -> bool:
-        return self.history_point is not None and self.history_lookback > 0
+        return self.history_lookback > 0

@@ -10,8 +10,12 @@ ended one of three ways: errors (an ERROR document was written), kept_previous
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from app.batch.dates import Target
 
 MAX_LISTED_SOFT_FAILURES = 20
 
@@ -80,3 +84,18 @@ class BatchSummary(BaseModel):
     def end_fields(self) -> dict[str, object]:
         """The fields of the batch_finished / batch_interrupted events."""
         return self.model_dump(exclude={"dates"})
+
+
+def dates_field(targets: list[Target]) -> dict[str, Any]:
+    """The sessions of a batch with their snapshot cut-offs (UTC), for the start and end events."""
+    if len(targets) == 1:
+        return {"date": targets[0].day.isoformat(), "cutoff_utc": targets[0].cutoff.isoformat()}
+    if not targets:
+        return {"sessions": 0}
+    return {
+        "start_date": targets[0].day.isoformat(),
+        "end_date": targets[-1].day.isoformat(),
+        "sessions": len(targets),
+        "first_cutoff_utc": targets[0].cutoff.isoformat(),
+        "last_cutoff_utc": targets[-1].cutoff.isoformat(),
+    }

@@ -1,19 +1,16 @@
-"""The volatility DocumentJob: how the batch engine computes, judges and logs a volatility document."""
+"""The volatility DocumentJob: how the batch engine computes, judges and logs a volatility document (SPEC §6)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
-
-from app.batch.jobs import DocumentJob, HistoryPoint, TickerDay
+from app.batch.jobs import DocumentJob, EarlierDocuments, HistoryPoint, JobName, TickerDay
 from app.batch.summary import Outcome
-from app.domain.models import VolatilityMetrics, VolatilityParams, VolCounts
+from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams, VolCounts
 from app.domain.volatility import CORE_METRICS, compute_volatility_metrics, error_volatility_metrics
 from app.repositories.snapshots import VOLATILITY_COLUMN
 
-JOB_NAME = "volatility_metrics"
+JOB_NAME = JobName.VOLATILITY
 DEFAULT_HEARTBEAT = 50
 
 _OUTCOMES = {
@@ -24,27 +21,61 @@ _OUTCOMES = {
 }
 
 
-def volatility_outcome(doc: BaseModel) -> Outcome:
-    assert isinstance(doc, VolatilityMetrics)
-    return _OUTCOMES[doc.processing_status]
+class VolatilityJob(DocumentJob[VolatilityMetrics]):
+    name = JOB_NAME
+    column = VOLATILITY_COLUMN
+    greeks = frozenset({"implied_volatility", "delta"})
+    needs_spot = True  # §12.2: at-the-money is relative to the session's close
+    default_heartbeat = DEFAULT_HEARTBEAT
 
+    def __init__(self, params: VolatilityParams) -> None:
+        self.params = params
+        self.history_lookback = params.lookback
 
-def volatility_data_gaps(doc: BaseModel) -> list[str]:
-    """Why a volatility document is not a clean success (SPEC §9), one short reason each."""
-    assert isinstance(doc, VolatilityMetrics)
-    gaps = []
-    if doc.processing_status == "NO_OPTIONS":
-        gaps.append("no_options")
-    missing = {d.partition(":")[0]: d for d in doc.diagnostics if d.partition(":")[0] in CORE_METRICS}
-    if "average_iv" in missing:
-        gaps.append(_no_iv(doc.metadata.counts))
-    for name, diagnostic in missing.items():
-        if name == "average_iv" or (name == "iv_rank" and "average_iv" in missing):
-            continue  # a rank without an IV to rank says nothing more
-        gaps.append("short_history" if diagnostic.startswith("iv_rank:insufficient_history") else diagnostic)
-    if "stale_options_snapshot" in doc.diagnostics:
-        gaps.append("stale_options_snapshot")
-    return gaps
+    def compute(self, day: TickerDay, earlier: EarlierDocuments) -> VolatilityMetrics:
+        return compute_volatility_metrics(
+            day.chain,
+            day.history.average_iv,
+            self.params,
+            day.context,
+            spot=day.spot,
+            history_30d=day.history.atm_iv_30d,
+        )
+
+    def error_document(self, context: SnapshotContext, reason: str) -> VolatilityMetrics:
+        return error_volatility_metrics(context, self.params, reason)
+
+    def outcome(self, doc: VolatilityMetrics) -> Outcome:
+        return _OUTCOMES[doc.processing_status]
+
+    def data_gaps(self, doc: VolatilityMetrics) -> list[str]:
+        gaps = []
+        if doc.processing_status == "NO_OPTIONS":
+            gaps.append("no_options")
+        missing = {d.partition(":")[0]: d for d in doc.diagnostics if d.partition(":")[0] in CORE_METRICS}
+        if "average_iv" in missing:
+            gaps.append(_no_iv(doc.metadata.counts))
+        for name, diagnostic in missing.items():
+            if name == "average_iv" or (name == "iv_rank" and "average_iv" in missing):
+                continue  # a rank without an IV to rank says nothing more
+            gaps.append("short_history" if diagnostic.startswith("iv_rank:insufficient_history") else diagnostic)
+        if "stale_options_snapshot" in doc.diagnostics:
+            gaps.append("stale_options_snapshot")
+        return gaps
+
+    def debug_details(self, doc: VolatilityMetrics) -> dict[str, Any]:
+        return {
+            "counts": doc.metadata.counts.model_dump(),
+            "history": doc.metadata.history.model_dump(),
+            "metrics": doc.metrics.model_dump(),
+            "diagnostics": doc.diagnostics,
+        }
+
+    def log_params(self) -> dict[str, Any]:
+        return self.params.model_dump()
+
+    def history_point(self, doc: VolatilityMetrics) -> HistoryPoint:
+        return HistoryPoint(doc.metrics.average_iv, doc.metrics.atm_iv_30d)
 
 
 def _no_iv(counts: VolCounts) -> str:
@@ -55,41 +86,3 @@ def _no_iv(counts: VolCounts) -> str:
     if counts.iv_out_of_range == counts.selected_contracts:
         return "iv_out_of_range"
     return "no_valid_iv"
-
-
-def volatility_debug_details(doc: BaseModel) -> dict[str, Any]:
-    assert isinstance(doc, VolatilityMetrics)
-    return {
-        "counts": doc.metadata.counts.model_dump(),
-        "history": doc.metadata.history.model_dump(),
-        "metrics": doc.metrics.model_dump(),
-        "diagnostics": doc.diagnostics,
-    }
-
-
-def volatility_job(params: VolatilityParams) -> DocumentJob:
-    def compute(day: TickerDay, _earlier: Mapping[str, BaseModel]) -> VolatilityMetrics:
-        return compute_volatility_metrics(
-            day.chain, day.history.average_iv, params, day.context, spot=day.spot, history_30d=day.history.atm_iv_30d
-        )
-
-    def history_point(doc: BaseModel) -> HistoryPoint:
-        assert isinstance(doc, VolatilityMetrics)
-        return HistoryPoint(doc.metrics.average_iv, doc.metrics.atm_iv_30d)
-
-    return DocumentJob(
-        name=JOB_NAME,
-        column=VOLATILITY_COLUMN,
-        params=params,
-        greeks=frozenset({"implied_volatility", "delta"}),
-        needs_spot=True,  # §12.2: at-the-money is relative to the session's close
-        compute=compute,
-        error_document=lambda ctx, reason: error_volatility_metrics(ctx, params, reason),
-        outcome=volatility_outcome,
-        data_gaps=volatility_data_gaps,
-        debug_details=volatility_debug_details,
-        default_heartbeat=DEFAULT_HEARTBEAT,
-        history_lookback=params.lookback,
-        history_point=history_point,
-        log_params=params.model_dump(),
-    )

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Engine
@@ -29,22 +29,24 @@ from app.repositories.faults import Fault, describe
 
 log = structlog.get_logger()
 
+Ticket = TypeVar("Ticket")
+
 
 @dataclass(frozen=True, slots=True)
-class WriteRequest:
+class WriteRequest(Generic[Ticket]):
     """The documents of one ticker-day, for one transaction."""
 
     time: dt.datetime
     ticker_id: uuid.UUID
     symbol: str
     documents: Mapping[str, dict[str, Any]]  # column → JSON-ready document
-    keep_existing: frozenset[str] = frozenset()  # columns whose stored document must not be replaced
-    ticket: Any = None  # the engine's own record of the ticker-day, handed back with the result
+    keep_existing: frozenset[str]  # columns whose stored document must not be replaced
+    ticket: Ticket  # the engine's own record of the ticker-day, handed back with the result
 
 
 @dataclass(frozen=True, slots=True)
-class WriteResult:
-    request: WriteRequest
+class WriteResult(Generic[Ticket]):
+    request: WriteRequest[Ticket]
     failure: DatabaseFailure | None = None  # a database error that remained after retries
     error: str | None = None  # any other error (a document the database refused, a bug)
 
@@ -57,14 +59,14 @@ class WriteResult:
         return self.failure.reason if self.failure is not None else self.error
 
 
-class Writer(Protocol):
-    def submit(self, request: WriteRequest) -> None: ...
+class Writer(Protocol[Ticket]):
+    def submit(self, request: WriteRequest[Ticket]) -> None: ...
 
-    def completed(self) -> list[WriteResult]:
+    def completed(self) -> list[WriteResult[Ticket]]:
         """Results that are ready, oldest first."""
         ...
 
-    def drain(self) -> list[WriteResult]:
+    def drain(self) -> list[WriteResult[Ticket]]:
         """Every outstanding result, oldest first (waits for writes in flight)."""
         ...
 
@@ -81,7 +83,7 @@ class _Connection:
         self._engine = engine
         self._connection: Connection | None = None
 
-    def write(self, request: WriteRequest) -> None:
+    def write(self, request: WriteRequest[Any]) -> None:
         if self._connection is None:
             self._connection = self._engine.connect()
         try:
@@ -101,7 +103,9 @@ class _Connection:
             self._connection = None
 
 
-def write_ticker_day(connection: _Connection, request: WriteRequest, sleep: Callable[[float], None]) -> WriteResult:
+def write_ticker_day(
+    connection: _Connection, request: WriteRequest[Ticket], sleep: Callable[[float], None]
+) -> WriteResult[Ticket]:
     """One ticker-day's documents in one transaction, retried on transient faults."""
 
     def on_retry(attempt: int, fault: Fault, error: str) -> None:
@@ -119,24 +123,24 @@ def write_ticker_day(connection: _Connection, request: WriteRequest, sleep: Call
 
 
 @dataclass
-class DocumentWriter:
+class DocumentWriter(Generic[Ticket]):
     """Writes each request as it is submitted, on the caller's thread."""
 
     session_factory: sessionmaker[Session]
     sleep: Callable[[float], None]
-    _done: list[WriteResult] = field(default_factory=list)
+    _done: list[WriteResult[Ticket]] = field(default_factory=list)
     _connection: _Connection | None = None
 
-    def submit(self, request: WriteRequest) -> None:
+    def submit(self, request: WriteRequest[Ticket]) -> None:
         if self._connection is None:
             self._connection = _Connection(engine_of(self.session_factory))
         self._done.append(write_ticker_day(self._connection, request, self.sleep))
 
-    def completed(self) -> list[WriteResult]:
+    def completed(self) -> list[WriteResult[Ticket]]:
         done, self._done = self._done, []
         return done
 
-    def drain(self) -> list[WriteResult]:
+    def drain(self) -> list[WriteResult[Ticket]]:
         return self.completed()
 
     def close(self) -> None:
@@ -145,22 +149,22 @@ class DocumentWriter:
             self._connection.close()
 
 
-class ThreadedDocumentWriter:
+class ThreadedDocumentWriter(Generic[Ticket]):
     """Writes on a thread of its own, in submission order; at most `depth` requests wait."""
 
     def __init__(self, session_factory: sessionmaker[Session], sleep: Callable[[float], None], depth: int = 64):
         self._connection = _Connection(engine_of(session_factory))
         self._sleep = sleep
         self._depth = depth
-        self._waiting: deque[WriteRequest] = deque()
-        self._done: deque[WriteResult] = deque()
+        self._waiting: deque[WriteRequest[Ticket]] = deque()
+        self._done: deque[WriteResult[Ticket]] = deque()
         self._in_flight = 0  # submitted and not yet handed back
         self._closed = False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="kapman-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, request: WriteRequest) -> None:
+    def submit(self, request: WriteRequest[Ticket]) -> None:
         with self._changed:
             while len(self._waiting) >= self._depth:  # back-pressure: compute never runs far ahead
                 self._changed.wait()
@@ -168,14 +172,14 @@ class ThreadedDocumentWriter:
             self._in_flight += 1
             self._changed.notify_all()
 
-    def completed(self) -> list[WriteResult]:
+    def completed(self) -> list[WriteResult[Ticket]]:
         with self._changed:
             done = list(self._done)
             self._done.clear()
             self._in_flight -= len(done)
             return done
 
-    def drain(self) -> list[WriteResult]:
+    def drain(self) -> list[WriteResult[Ticket]]:
         with self._changed:
             while len(self._done) < self._in_flight:
                 self._changed.wait()

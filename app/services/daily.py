@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.batch import dealer_job as dealer_metrics
-from app.batch import volatility_job as volatility_metrics
+from app.batch.dealer_job import DealerJob
 from app.batch.engine import run_jobs
 from app.batch.interrupts import StopRequest
+from app.batch.jobs import DocumentJob, JobName
 from app.batch.options import BatchOptions
 from app.batch.summary import BatchSummary
+from app.batch.volatility_job import VolatilityJob
 from app.domain.models import DealerParams, VolatilityParams
 
 log = structlog.get_logger()
@@ -49,13 +51,13 @@ def run_daily(
     stop: StopRequest | None = None,
 ) -> DailySummary:
     """Volatility first, so each dealer document's DGPI uses the same day's IV rank."""
-    jobs = [
-        volatility_metrics.volatility_job(volatility_params or VolatilityParams()),
-        dealer_metrics.dealer_job(dealer_params or DealerParams(), spot_override),
+    jobs: list[DocumentJob[Any]] = [
+        VolatilityJob(volatility_params or VolatilityParams()),
+        DealerJob(dealer_params or DealerParams(), spot_override),
     ]
     run = run_jobs(JOB_NAME, jobs, session_factory, options, sleep=sleep, progress=progress, stop=stop)
-    volatility = run.summaries[volatility_metrics.JOB_NAME]
-    dealer = run.summaries[dealer_metrics.JOB_NAME]
+    volatility = run.summaries[JobName.VOLATILITY]
+    dealer = run.summaries[JobName.DEALER]
     summary = DailySummary(
         volatility=volatility, dealer=dealer, exit_code=run.exit_code, total_seconds=run.total_seconds
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.batch.dealer_job import JOB_NAME, dealer_job
+from app.batch.dealer_job import JOB_NAME, DealerJob
 from app.batch.engine import run_jobs
 from app.batch.interrupts import StopRequest
 from app.batch.options import BatchOptions
@@ -26,6 +26,6 @@ def run_dealer_metrics(
     stop: StopRequest | None = None,
 ) -> BatchSummary:
     """Compute and upsert dealer metrics; returns the batch summary (exit_code 0, 1 or 130/143)."""
-    job = dealer_job(params or DealerParams(), spot_override)
+    job = DealerJob(params or DealerParams(), spot_override)
     run = run_jobs(JOB_NAME, [job], session_factory, options, sleep=sleep, progress=progress, stop=stop)
     return run.summaries[JOB_NAME]

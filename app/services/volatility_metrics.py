@@ -11,7 +11,7 @@ from app.batch.engine import run_jobs
 from app.batch.interrupts import StopRequest
 from app.batch.options import BatchOptions
 from app.batch.summary import BatchSummary
-from app.batch.volatility_job import JOB_NAME, volatility_job
+from app.batch.volatility_job import JOB_NAME, VolatilityJob
 from app.domain.models import VolatilityParams
 
 
@@ -25,6 +25,6 @@ def run_volatility_metrics(
     stop: StopRequest | None = None,
 ) -> BatchSummary:
     """Compute and upsert volatility metrics; returns the batch summary (exit_code 0, 1 or 130/143)."""
-    job = volatility_job(params or VolatilityParams())
+    job = VolatilityJob(params or VolatilityParams())
     run = run_jobs(JOB_NAME, [job], session_factory, options, sleep=sleep, progress=progress, stop=stop)
     return run.summaries[JOB_NAME]
