@@ -51,7 +51,7 @@ class RunFlags(BaseModel):
     tickers: str | None = Field(None, description="Comma-separated symbols narrowing the universe.")
     fill_missing: bool = Field(False, description="Only ticker-days whose document is missing or an ERROR document.")
     dry_run: bool = Field(False, description="Compute and log; write nothing.")
-    heartbeat: int | None = Field(None, ge=1, description="Log progress every N ticker-days (and every 60 s).")
+    heartbeat: int | None = Field(None, description="Log progress every N ticker-days (and every 60 s).")
     shard: str | None = Field(None, description="i/n: process only shard i of n (by symbol hash), 1-based.")
 
 
@@ -72,21 +72,20 @@ def batch_options(run: RunFlags, logs: LogFlags, database: str, overrides: tuple
     snapshot_day, snapshot_moment = parse_snapshot_time(run.snapshot_time)
     day = snapshot_day or parse_date(run.date, "--date")
     start, end = parse_date(run.start_date, "--start-date"), parse_date(run.end_date, "--end-date")
-    try:
-        selection = DateSelection(day=day, snapshot_time=snapshot_moment, start=start, end=end)
+    try:  # the values are validated once, by the library's own types; their messages name the flag
+        return BatchOptions(
+            dates=DateSelection(day=day, snapshot_time=snapshot_moment, start=start, end=end),
+            watchlist=run.watchlist,
+            tickers=parse_symbols(run.tickers),
+            fill_missing=run.fill_missing,
+            dry_run=run.dry_run,
+            heartbeat=run.heartbeat,
+            verbose=logs.verbose or logs.debug,
+            debug=logs.debug_level,
+            quiet=logs.quiet,
+            shard=parse_shard(run.shard),
+            overrides=overrides,
+            database=database,
+        )
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--start-date/--end-date") from None
-    return BatchOptions(
-        dates=selection,
-        watchlist=run.watchlist,
-        tickers=parse_symbols(run.tickers),
-        fill_missing=run.fill_missing,
-        dry_run=run.dry_run,
-        heartbeat=run.heartbeat,
-        verbose=logs.verbose or logs.debug,
-        debug=logs.debug_level,
-        quiet=logs.quiet,
-        shard=parse_shard(run.shard),
-        overrides=overrides,
-        database=database,
-    )
+        raise typer.BadParameter(str(error)) from None

@@ -1,4 +1,13 @@
-"""Fixtures: a migrated SQLite and PostgreSQL database per test (tables emptied after each test)."""
+"""Fixtures: a migrated SQLite and PostgreSQL database per test, and the test lanes.
+
+Isolation: `db` (and `pg_db`, `sqlite_db`) empty the tables after each test, for tests whose code
+commits on connections of its own (the batch engine's reader and writer threads, imports);
+`db_tx` runs the test inside one outer transaction that is rolled back, for tests that need no
+real commit (a commit inside the test releases a savepoint).
+
+Lanes: every test is marked `unit`, `integration` or `realdata` by its folder (tests/cli counts as
+integration), so `scripts/test.sh unit` runs the fast lane.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import migrations
@@ -17,6 +26,16 @@ from tests.factories import TestSession
 from tests.pg import PostgresServer, PostgresUnavailable
 
 TABLES_CHILD_FIRST = ("daily_snapshots", "options_chains", "ohlcv", "watchlists", "tickers")
+LANES = {"unit": "unit", "integration": "integration", "cli": "integration", "realdata": "realdata"}
+
+
+def pytest_collection_modifyitems(config, items):
+    tests_dir = Path(__file__).parent
+    for item in items:
+        relative = Path(item.fspath).relative_to(tests_dir)
+        lane = LANES.get(relative.parts[0]) if len(relative.parts) > 1 else None
+        if lane is not None:
+            item.add_marker(getattr(pytest.mark, lane))
 
 
 @dataclass
@@ -89,6 +108,44 @@ def pg_db(_migrated_engines) -> Iterator[Database]:
 def sqlite_db(_migrated_engines) -> Iterator[Database]:
     """The SQLite database alone, for what only SQLite stores (text in a numeric column)."""
     yield from _database("sqlite", _migrated_engines)
+
+
+def _savepoint_capable(engine: Engine) -> Engine:
+    """pysqlite opens transactions lazily and mishandles SAVEPOINT; let SQLAlchemy emit BEGIN itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    twin = create_engine(engine.url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(twin, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    @event.listens_for(twin, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    return twin
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_tx(request, _migrated_engines) -> Iterator[Database]:
+    """A migrated, empty database on each backend, inside a transaction rolled back after the test."""
+    url, migrated = _migrated_engines[request.param]
+    engine = _savepoint_capable(migrated)
+    connection = engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    TestSession.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield Database(request.param, url, engine, factory)
+    finally:
+        TestSession.remove()
+        TestSession.configure(join_transaction_mode="conservative_savepoint")
+        outer.rollback()
+        connection.close()
+        if engine is not migrated:
+            engine.dispose()
 
 
 @pytest.fixture

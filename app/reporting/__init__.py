@@ -1,1 +1,2 @@
-"""Pictures of stored results (matplotlib, Agg backend): no database, no domain rules."""
+"""What people look at: the show table, report charts (matplotlib, Agg backend) and their data,
+read from stored documents through the repositories."""

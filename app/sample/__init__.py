@@ -1,1 +1,2 @@
-"""sample"""
+"""The deterministic synthetic market (tickers, watchlist, OHLCV, Black–Scholes chains) for demos,
+benchmarks and tests."""

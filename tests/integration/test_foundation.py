@@ -45,19 +45,19 @@ def test_migrations_up_twice_then_down(fresh_url):
     engine.dispose()
 
 
-def test_upsert_writes_only_its_column_and_is_idempotent(db):
+def test_upsert_writes_only_its_column_and_is_idempotent(db_tx):
     ticker = TickerFactory()
     existing = DailySnapshotFactory(
         ticker=ticker,
         technical_indicators_json={"rsi": 55.5},
         volatility_metrics_json={"metrics": {"average_iv": 0.3}},
     )
-    with db.session() as s:
+    with db_tx.session() as s:
         created_before = s.get(DailySnapshot, (existing.time, ticker.id)).created_at
     for _ in range(2):
-        with db.session_factory.begin() as s:
+        with db_tx.session_factory.begin() as s:
             SnapshotRepository(s).upsert_document(DEALER_COLUMN, existing.time, ticker.id, {"status": "FULL", "x": 1.5})
-    with db.session() as s:
+    with db_tx.session() as s:
         row = s.get(DailySnapshot, (existing.time, ticker.id))
         assert row.dealer_metrics_json == {"status": "FULL", "x": 1.5}
         assert row.volatility_metrics_json == {"metrics": {"average_iv": 0.3}}
@@ -67,31 +67,31 @@ def test_upsert_writes_only_its_column_and_is_idempotent(db):
         assert s.scalar(select(func.count()).select_from(DailySnapshot)) == 1
 
 
-def test_upsert_inserts_a_row_with_only_the_job_column(db):
+def test_upsert_inserts_a_row_with_only_the_job_column(db_tx):
     ticker = TickerFactory()
     moment = snapshot_time(DAY)
-    with db.session_factory.begin() as s:
+    with db_tx.session_factory.begin() as s:
         SnapshotRepository(s).upsert_document(VOLATILITY_COLUMN, moment, ticker.id, {"status": "LIMITED"})
-    with db.session() as s:
+    with db_tx.session() as s:
         row = s.get(DailySnapshot, (moment, ticker.id))
         assert row.volatility_metrics_json == {"status": "LIMITED"}
         assert row.dealer_metrics_json is None and row.model_version is None
         assert row.created_at is not None
 
 
-def test_upsert_refuses_other_columns(db):
-    with db.session() as s, pytest.raises(ValueError, match="not a column this project writes"):
+def test_upsert_refuses_other_columns(db_tx):
+    with db_tx.session() as s, pytest.raises(ValueError, match="not a column this project writes"):
         SnapshotRepository(s).upsert_document("events_json", snapshot_time(DAY), uuid.uuid4(), {})
 
 
-def test_snapshot_resolution_picks_the_latest_time_at_or_before_the_cutoff(db):
+def test_snapshot_resolution_picks_the_latest_time_at_or_before_the_cutoff(db_tx):
     ticker = TickerFactory()
     morning, evening = chain_time(DAY, 10, 0), chain_time(DAY, 16, 15)
     next_day = chain_time(DAY + dt.timedelta(days=1), 9, 0)
     for moment, strike in ((morning, 90.0), (evening, 100.0), (next_day, 110.0)):
         OptionContractFactory(ticker=ticker, time=moment, strike_price=strike)
         OptionContractFactory(ticker=ticker, time=moment, strike_price=strike, option_type="P")
-    with db.session() as s:
+    with db_tx.session() as s:
         repo = MarketDataRepository(s)
         times = repo.load_options_snapshot_times([ticker.id], snapshot_time(DAY))
         assert times == {ticker.id: evening}
@@ -100,14 +100,14 @@ def test_snapshot_resolution_picks_the_latest_time_at_or_before_the_cutoff(db):
     assert chains[ticker.id].dte_days.tolist() == [17.0, 17.0]
 
 
-def test_ticker_without_a_snapshot_yet_is_absent(db):
+def test_ticker_without_a_snapshot_yet_is_absent(db_tx):
     ticker = TickerFactory()
     OptionContractFactory(ticker=ticker, time=chain_time(DAY + dt.timedelta(days=3)))
-    with db.session() as s:
+    with db_tx.session() as s:
         assert MarketDataRepository(s).load_options_snapshot_times([ticker.id], snapshot_time(DAY)) == {}
 
 
-def test_chain_read_converts_nulls(db):
+def test_chain_read_converts_nulls(db_tx):
     ticker = TickerFactory()
     OptionContractFactory(
         ticker=ticker,
@@ -119,7 +119,7 @@ def test_chain_read_converts_nulls(db):
         implied_volatility=None,
         delta=None,
     )
-    with db.session() as s:
+    with db_tx.session() as s:
         repo = MarketDataRepository(s)
         chain = repo.load_chains(repo.load_options_snapshot_times([ticker.id], snapshot_time(DAY)), DAY)[ticker.id]
     assert chain.volume.tolist() == [0.0] and chain.open_interest.tolist() == [0.0]
@@ -127,11 +127,11 @@ def test_chain_read_converts_nulls(db):
     assert chain.is_call.tolist() == [True]
 
 
-def test_utc_round_trip(db):
+def test_utc_round_trip(db_tx):
     ticker = TickerFactory()
     eastern = dt.datetime(2024, 7, 1, 16, 15, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
     OptionContractFactory(ticker=ticker, time=eastern)
-    with db.session() as s:
+    with db_tx.session() as s:
         stored = s.scalar(select(OptionContract.time))
         assert stored == eastern and stored.tzinfo is not None
         assert stored.utcoffset() == dt.timedelta(0)
@@ -140,7 +140,7 @@ def test_utc_round_trip(db):
             s.execute(select(OptionContract).where(OptionContract.time == dt.datetime(2024, 1, 1))).all()
 
 
-def test_universe_reports_unknown_symbols_and_narrows(db):
+def test_universe_reports_unknown_symbols_and_narrows(db_tx):
     TickerFactory(symbol="AAA")
     TickerFactory(symbol="BBB")
     WatchlistFactory(symbol="aaa")
@@ -148,7 +148,7 @@ def test_universe_reports_unknown_symbols_and_narrows(db):
     WatchlistFactory(symbol="GHOST")
     WatchlistFactory(symbol="OFF", active=False)
     WatchlistFactory(watchlist_id="other", symbol="BBB")
-    with db.session() as s:
+    with db_tx.session() as s:
         repo = UniverseRepository(s)
         universe = repo.load_universe()
         assert [t.symbol for t in universe.tickers] == ["AAA", "BBB"]
@@ -158,15 +158,15 @@ def test_universe_reports_unknown_symbols_and_narrows(db):
         assert [t.symbol for t in repo.load_universe(watchlist="other").tickers] == ["BBB"]
 
 
-def test_spots(db):
+def test_spots(db_tx):
     bar = OhlcvFactory(close=123.45)
-    with db.session() as s:
+    with db_tx.session() as s:
         repo = MarketDataRepository(s)
         assert repo.load_spots([bar.ticker_id, uuid.uuid4()], DAY) == {bar.ticker_id: 123.45}
         assert repo.get_latest_ohlcv_date() == DAY
 
 
-def test_iv_history_reads(db):
+def test_iv_history_reads(db_tx):
     ticker = TickerFactory()
     days = [DAY + dt.timedelta(days=i) for i in range(5)]
     for i, day in enumerate(days):
@@ -175,7 +175,7 @@ def test_iv_history_reads(db):
             time=snapshot_time(day),
             volatility_metrics_json={"metrics": {"average_iv": round(0.2 + i / 100, 2)}} if i != 2 else None,
         )
-    with db.session() as s:
+    with db_tx.session() as s:
         repo = SnapshotRepository(s)
         history = repo.load_iv_history([ticker.id], snapshot_time(days[4]), limit=3)[ticker.id]
         assert [v for _, v, _iv30 in history] == [0.21, None, 0.23]
