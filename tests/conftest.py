@@ -141,7 +141,7 @@ def db_tx(request, _migrated_engines) -> Iterator[Database]:
         yield Database(request.param, url, engine, factory)
     finally:
         TestSession.remove()
-        TestSession.configure(join_transaction_mode="conservative_savepoint")
+        TestSession.configure(join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
         if engine is not migrated:
