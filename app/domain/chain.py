@@ -91,7 +91,9 @@ class OptionChain:
         dte = col(dte_days, np.nan)
         bids, asks = col(bid, np.nan), col(ask, np.nan)
         unreadable_arr = np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool)
+        deltas, gammas = col(delta, np.nan), col(gamma, np.nan)
         malformed = _malformed(strike_arr, is_call, is_put, oi, vol, bids, asks, dte, unreadable_arr)
+        malformed |= impossible_greeks(deltas, gammas)
         # Strikes, then puts before calls, then DTE: summation order fixed whatever order rows came in.
         order = np.lexsort((dte, is_call, strike_arr))
         return cls(
@@ -104,8 +106,8 @@ class OptionChain:
             bid=bids[order],
             ask=asks[order],
             implied_volatility=col(implied_volatility, np.nan)[order],
-            delta=col(delta, np.nan)[order],
-            gamma=col(gamma, np.nan)[order],
+            delta=deltas[order],
+            gamma=gammas[order],
             unreadable=unreadable_arr[order],
             expired=expired_mask(dte, clock.after_close if clock else False)[order],
             malformed=malformed[order],
@@ -118,6 +120,21 @@ class OptionChain:
 
     def take(self, mask: BoolArray) -> OptionChain:
         return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+# SPEC §5.1: greeks no option can have. A finite absurd value (a delta of 1e305, a gamma of 1e300)
+# would otherwise overflow a sum into an ERROR document or a 1e306 GEX. Non-finite values are left to
+# the rules that name them (`missing_gamma`, a delta left out of §12.1's DEX).
+MAX_ABS_DELTA = 1.0
+MAX_ABS_GAMMA = 1e4
+
+
+def impossible_greeks(delta: FloatArray, gamma: FloatArray) -> BoolArray:
+    """|delta| > 1 or |gamma| > 10⁴ (finite values only)."""
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(delta) & (np.abs(delta) > MAX_ABS_DELTA)) | (
+            np.isfinite(gamma) & (np.abs(gamma) > MAX_ABS_GAMMA)
+        )
 
 
 MAX_VALID_IV = 5.0  # decimal: 500%; above it an IV is almost surely given in percent

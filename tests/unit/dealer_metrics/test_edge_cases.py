@@ -149,6 +149,22 @@ def test_nan_and_infinity_inputs_never_reach_the_document():
     assert doc.metadata.filter_stats.malformed == 2 and doc.metadata.filter_stats.missing_gamma == 1
 
 
+def test_an_absurd_finite_greek_drops_one_contract_not_the_document():
+    good = [{"type": "C", "strike": 100.0 + k, "gamma": 0.01, "oi": 1000} for k in range(3)]
+    # delta 1e305 once overflowed DEX into an ERROR document; gamma 1e300 gave a 1e306 gex_total
+    doc = compute_dealer_metrics(
+        chain(*good, {"type": "P", "strike": 90, "delta": 1e305}, {"type": "P", "strike": 95, "gamma": 1e300}),
+        100.0,
+        DealerParams(),
+        context(),
+    )
+    assert doc.processing_status == "SUCCESS" and doc.metadata.filter_stats.malformed == 2
+    # three calls: 0.01 × 1000 × 100² × 0.01 × 100 = 100,000 each, kapman sign −1
+    assert doc.gex_total == 300_000.0 and doc.gex_net == -300_000.0
+    assert doc.levels.dex_net is None  # the calls carry no delta; the absurd one is not used
+    strict_json(doc)
+
+
 def test_negative_open_interest_and_crossed_quotes_are_malformed():
     doc = compute_dealer_metrics(
         chain({"type": "C", "strike": 100, "oi": -100}, {"type": "C", "strike": 105, "bid": 2.0, "ask": 1.5}),

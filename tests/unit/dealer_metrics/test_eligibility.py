@@ -23,6 +23,10 @@ GOOD = {"type": "C", "strike": 100}
         ({"bid": -0.01}, "malformed"),
         ({"bid": 2.0, "ask": 1.0}, "malformed"),
         ({"dte": math.nan}, "malformed"),
+        ({"delta": 1.0000001}, "malformed"),  # no option has |delta| > 1
+        ({"delta": -1e305}, "malformed"),
+        ({"gamma": 10_000.5}, "malformed"),  # nor |gamma| > 1e4
+        ({"gamma": -1e300}, "malformed"),
         ({"dte": -1}, "expired"),
         ({"dte": 91}, "dte_exceeded"),
         ({"gamma": math.nan}, "missing_gamma"),
@@ -41,8 +45,10 @@ def test_each_rule_drops_under_its_own_name(contract, rule):
 
 
 def test_boundaries_are_eligible():
-    # DTE 0 and 90, OI exactly 100, volume exactly 1, spread exactly 10% of mid: all pass
+    # |delta| exactly 1 and |gamma| exactly 1e4 are possible greeks; DTE 0 and 90, OI exactly 100, volume exactly 1, spread exactly 10% of mid: all pass
     contracts = [
+        {**GOOD, "delta": 1.0},
+        {**GOOD, "delta": -1.0, "gamma": 10_000.0},
         {**GOOD, "dte": 0},
         {**GOOD, "dte": 90},
         {**GOOD, "oi": 100},

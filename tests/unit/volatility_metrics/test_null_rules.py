@@ -87,6 +87,16 @@ def test_nan_inputs():
     assert "average_iv:no_valid_iv_contracts" in doc.diagnostics
 
 
+def test_absurd_greeks_are_malformed_as_for_dealer_metrics():
+    doc = compute(
+        {"type": "C", "strike": 100, "iv": 0.2},
+        {"type": "P", "strike": 95, "iv": 0.9, "delta": -1e305},
+        {"type": "P", "strike": 90, "iv": 0.9, "gamma": 1e300},
+    )
+    # the same rule as §5.1: both absurd contracts are malformed, so their IV never enters a mean
+    assert doc.metadata.counts.malformed == 2 and doc.metrics.average_iv == 0.2
+
+
 def test_expired_contracts_are_excluded_and_counted():
     doc = compute({"type": "C", "strike": 100, "dte": -1, "iv": 0.9}, {"type": "P", "strike": 95, "dte": 0, "iv": 0.3})
     assert doc.metadata.counts.expired == 1
