@@ -1,10 +1,13 @@
 """NYSE sessions and the snapshot time that ties both documents of a ticker-day to one row (SPEC §3).
 
 The sessions come from exchange_calendars (XNYS). Building that calendar means
-importing pandas and costs ~0.45 s, so the session dates it gives are kept in a
+importing pandas and costs ~0.5 s, so the session dates it gives are kept in a
 small file in the user's cache directory, keyed by the exchange_calendars
-version (its holiday rules) and rebuilt after 30 days or when a date beyond
-them is asked for. Without a writable cache the calendar is built in memory.
+version (its holiday rules). The calendar is always built over a fixed span,
+never "from today": exchange_calendars' own default ends a year after the
+machine's clock, and which dates are sessions must not depend on when a command
+runs. A cached file that covers less than a date asked for is rebuilt (extended),
+not trusted. Without a writable cache the calendar is built in memory.
 """
 
 from __future__ import annotations
@@ -20,66 +23,91 @@ import numpy as np
 from app.domain.expiry import NEW_YORK
 
 CALENDAR_START = dt.date(2000, 1, 1)
+# The last date any command accepts: far beyond any data, well inside what pandas and
+# exchange_calendars represent (9999-12-31 is a usage error, not an OverflowError).
+CALENDAR_END = dt.date(2100, 12, 31)
 CACHE_DIR_ENV = "KAPMAN_CACHE_DIR"
-CACHE_MAX_AGE_DAYS = 30
 
-__all__ = ["NEW_YORK", "age_days", "is_session", "previous_sessions", "sessions", "snapshot_time", "trading_date_of"]
+__all__ = [
+    "CALENDAR_END",
+    "CALENDAR_START",
+    "NEW_YORK",
+    "OutsideCalendar",
+    "age_days",
+    "check_in_calendar",
+    "is_session",
+    "neighbouring_sessions",
+    "previous_sessions",
+    "sessions",
+    "snapshot_time",
+    "trading_date_of",
+]
+
+
+class OutsideCalendar(ValueError):
+    """A date before or after the span of the NYSE calendar this project knows."""
+
+
+def check_in_calendar(day: dt.date) -> None:
+    if not CALENDAR_START <= day <= CALENDAR_END:
+        raise OutsideCalendar(
+            f"{day.isoformat()} is outside the NYSE calendar ({CALENDAR_START.isoformat()} to {CALENDAR_END.isoformat()})"
+        )
 
 
 def _cache_file() -> Path:
     base = os.environ.get(CACHE_DIR_ENV) or os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     version = metadata.version("exchange_calendars")
-    return Path(base) / "kapman" / f"xnys-sessions-{version}.npy"
+    return Path(base) / "kapman" / f"xnys-sessions-{version}-{CALENDAR_START}-{CALENDAR_END}.npz"
 
 
-def _build_sessions() -> np.ndarray:
+def _build_sessions() -> tuple[np.ndarray, dt.date]:
     import exchange_calendars  # pandas comes with it: only when the cache cannot serve
 
-    calendar = exchange_calendars.get_calendar("XNYS", start=CALENDAR_START.isoformat())
-    days = calendar.sessions.values.astype("datetime64[D]")
-    return np.asarray(days, dtype="datetime64[D]")
+    calendar = exchange_calendars.get_calendar(
+        "XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat()
+    )
+    days = np.asarray(calendar.sessions.values.astype("datetime64[D]"), dtype="datetime64[D]")
+    return days, CALENDAR_END
 
 
-def _load_cached(path: Path) -> np.ndarray | None:
+def _load_cached(path: Path) -> tuple[np.ndarray, dt.date] | None:
     try:
-        built = dt.date.fromtimestamp(path.stat().st_mtime)
-        if (dt.date.today() - built).days > CACHE_MAX_AGE_DAYS:
-            return None
-        days = np.load(path, allow_pickle=False)
-    except (OSError, ValueError):
+        with np.load(path, allow_pickle=False) as stored:
+            days, covered = stored["days"], stored["covered_through"]
+    except (OSError, ValueError, KeyError):
         return None
-    return days if days.dtype == np.dtype("datetime64[D]") and days.size else None
+    if days.dtype != np.dtype("datetime64[D]") or not days.size or covered.dtype != np.dtype("datetime64[D]"):
+        return None
+    return days, covered.item()
 
 
-def _store(path: Path, days: np.ndarray) -> None:
+def _store(path: Path, days: np.ndarray, covered: dt.date) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         with partial.open("wb") as handle:
-            np.save(handle, days, allow_pickle=False)
+            np.savez(handle, days=days, covered_through=np.datetime64(covered, "D"))
         partial.replace(path)  # atomic: a concurrent run sees the old file or the new one
     except OSError:
         pass  # a read-only home: the calendar is simply built again next time
 
 
 @lru_cache(maxsize=1)
-def _session_days() -> np.ndarray:
+def _session_days() -> tuple[np.ndarray, dt.date]:
     path = _cache_file()
-    days = _load_cached(path)
-    if days is None:
-        days = _build_sessions()
-        _store(path, days)
-    return days
+    cached = _load_cached(path)
+    if cached is not None and cached[1] >= CALENDAR_END:
+        return cached
+    built = _build_sessions()  # missing, damaged, or covering less than the calendar's span: extended
+    _store(path, *built)
+    return built
 
 
 def _covering(day: dt.date) -> np.ndarray:
-    """The session dates, rebuilt once if `day` lies beyond them (the calendar reaches ~a year ahead)."""
-    days = _session_days()
-    if np.datetime64(day, "D") > days[-1] and day <= dt.date.today() + dt.timedelta(days=366):
-        _session_days.cache_clear()
-        days = _build_sessions()
-        _store(_cache_file(), days)
-    return days
+    """The session dates; `day` must lie inside the calendar's span."""
+    check_in_calendar(day)
+    return _session_days()[0]
 
 
 def is_session(day: dt.date) -> bool:
@@ -89,10 +117,23 @@ def is_session(day: dt.date) -> bool:
     return at < days.size and days[at] == target
 
 
+def neighbouring_sessions(day: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The last session before `day` and the first after it (None beyond the calendar's span)."""
+    days = _covering(day)
+    target = np.datetime64(day, "D")
+    before = int(np.searchsorted(days, target, side="left"))
+    after = int(np.searchsorted(days, target, side="right"))
+    return (
+        days[before - 1].item() if before > 0 else None,
+        days[after].item() if after < days.size else None,
+    )
+
+
 def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
     """NYSE sessions from start to end inclusive, ascending."""
     if start > end:
         return []
+    check_in_calendar(start)
     days = _covering(end)
     lo = int(np.searchsorted(days, np.datetime64(start, "D"), side="left"))
     hi = int(np.searchsorted(days, np.datetime64(end, "D"), side="right"))
@@ -102,7 +143,7 @@ def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
 def previous_sessions(end: dt.date, count: int) -> list[dt.date]:
     """The `count` sessions ending at or before `end`, ascending."""
     span = dt.timedelta(days=count * 7 // 5 + 10)
-    return sessions(end - span, end)[-count:]
+    return sessions(max(end - span, CALENDAR_START), end)[-count:]
 
 
 def snapshot_time(day: dt.date) -> dt.datetime:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.batch.dates import DateSelection
+from app.batch.dates import DateSelection, NotASession
 from app.batch.options import BatchOptions
 from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 
@@ -87,5 +87,7 @@ def batch_options(run: RunFlags, logs: LogFlags, database: str, overrides: tuple
             overrides=overrides,
             database=database,
         )
+    except NotASession as error:
+        raise typer.BadParameter(str(error), param_hint="--snapshot-time" if snapshot_day else "--date") from None
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

@@ -6,14 +6,25 @@ import datetime as dt
 
 import typer
 
+from app.time import OutsideCalendar, check_in_calendar
+
 
 def parse_date(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=flag) from None
+    _in_calendar(day, flag)
+    return day
+
+
+def _in_calendar(day: dt.date, flag: str) -> None:
+    try:
+        check_in_calendar(day)
+    except OutsideCalendar as error:
+        raise typer.BadParameter(str(error), param_hint=flag) from None
 
 
 def parse_snapshot_time(value: str | None) -> tuple[dt.date | None, dt.datetime | None]:
@@ -29,6 +40,7 @@ def parse_snapshot_time(value: str | None) -> tuple[dt.date | None, dt.datetime 
         raise typer.BadParameter(
             f"{value!r} is neither a date nor an ISO timestamp", param_hint="--snapshot-time"
         ) from None
+    _in_calendar(moment.date(), "--snapshot-time")
     return None, moment  # DateSelection checks the offset
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import structlog
+from app.time import check_in_calendar, is_session, neighbouring_sessions, sessions, snapshot_time, trading_date_of
 
-from app.time import is_session, sessions, snapshot_time, trading_date_of
 
-log = structlog.get_logger()
+class NotASession(ValueError):
+    """An explicit date that is not a NYSE session: a document stamped on it would enter every
+    later IV-rank history (SPEC §3), so it is refused, naming the sessions around it."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        self.before, self.after = neighbouring_sessions(day)
+        around = " and ".join(
+            f"{d.isoformat()} ({d:%A}) {side}" for d, side in ((self.before, "before"), (self.after, "after")) if d
+        )
+        super().__init__(f"{day.isoformat()} ({day:%A}) is not a NYSE session; the nearest sessions are {around}")
 
 
 class NoDataError(RuntimeError):
@@ -26,8 +35,17 @@ class DateSelection:
     end: dt.date | None = None
 
     def __post_init__(self) -> None:
+        """A contradiction, a date outside the calendar (OutsideCalendar) or a non-session day
+        (NotASession) is refused here, before anything is read: all are ValueErrors."""
         if self.snapshot_time is not None and self.snapshot_time.tzinfo is None:
             raise ValueError("--snapshot-time needs a UTC offset (or give a plain date)")
+        for given in (self.day, self.start, self.end):
+            if given is not None:
+                check_in_calendar(given)
+        if self.snapshot_time is not None:
+            check_in_calendar(self.snapshot_time.date())
+        if self.day is not None and self.snapshot_time is None and not is_session(self.day):
+            raise NotASession(self.day)
         if self.day is None and self.snapshot_time is None:
             if (self.start is None) != (self.end is None):
                 raise ValueError("a date range needs both --start-date and --end-date")
@@ -63,9 +81,7 @@ def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None)
     if selection.snapshot_time is not None:
         moment = selection.snapshot_time.astimezone(dt.UTC)
         return [Target(trading_date_of(moment), moment)]
-    if selection.day is not None:
-        if not is_session(selection.day):
-            log.warning("date_not_a_session", date=selection.day.isoformat(), note="processing it as given")
+    if selection.day is not None:  # a session: DateSelection refuses any other day
         return [Target(selection.day, snapshot_time(selection.day))]
     if selection.start is not None and selection.end is not None:
         return [Target(d, snapshot_time(d)) for d in sessions(selection.start, selection.end)]

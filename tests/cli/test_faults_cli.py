@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -86,6 +87,37 @@ def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
     assert result.exit_code == 1
     failed = [json.loads(line) for line in result.stderr.splitlines() if '"batch_failed"' in line]
     assert "no such table" in failed[0]["reason"] and "run `kapman db upgrade`" in failed[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "named"),
+    [
+        (["--date", "2024-01-06"], "--date", ["2024-01-05 (Friday) before", "2024-01-08 (Monday) after"]),
+        (["--date", "2024-07-04"], "--date", ["2024-07-03 (Wednesday) before", "2024-07-05 (Friday) after"]),
+        (["--snapshot-time", "2023-12-25"], "--snapshot-time", ["2023-12-22 (Friday)", "2023-12-26 (Tuesday)"]),
+        (["--date", "9999-12-31"], "--date", ["outside the NYSE calendar"]),
+        (["--start-date", "2024-01-02", "--end-date", "9999-12-31"], "--end-date", ["outside the NYSE calendar"]),
+        (["--snapshot-time", "9999-12-31T23:00:00-05:00"], "--snapshot-time", ["outside the NYSE calendar"]),
+    ],
+)
+@pytest.mark.parametrize("command", ["dealer-metrics", "vol-metrics", "run-daily"])
+def test_a_date_that_is_not_a_session_is_a_usage_error_naming_its_neighbours(command, args, flag, named, tmp_path):
+    """A Saturday or a holiday would stamp Friday's chain with a date that enters every later IV-rank
+    history; 9999-12-31 once ended in an OverflowError. All are refused before the database is opened."""
+    result = runner.invoke(app, [command, "--db-url", f"sqlite:///{tmp_path / 'never.db'}", *args])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert flag in message and all(text in message for text in named), message
+    assert "Traceback" not in result.stderr and "Overflow" not in result.stderr
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_a_library_caller_cannot_ask_for_a_weekend_either():
+    from app.batch.dates import DateSelection, NotASession
+
+    with pytest.raises(NotASession) as refused:
+        DateSelection(day=dt.date(2024, 1, 6))
+    assert (refused.value.before, refused.value.after) == (dt.date(2024, 1, 5), dt.date(2024, 1, 8))
 
 
 # ------------------------------------------------------------------ real child processes
