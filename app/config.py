@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import make_url
 
@@ -12,15 +13,19 @@ DEFAULT_DATABASE_URL = "sqlite:///kapman.db"
 DATABASE_URL_ENV = "KAPMAN_DATABASE_URL"
 MASK = "***"
 
+# Masking is structural, never a search for the password's text: a password such as "info" must not
+# turn every `"level": "info"` into ***. Passwords are found where they stand in a URL (its password
+# field, or a query parameter that names one) and in libpq keyword strings (password=…, PGPASSWORD=…).
+_SECRET_KEY = r"(?:pg|ssl)?password|passwd|pwd"
+_SECRET_KEYS = re.compile(rf"(?i)^(?:{_SECRET_KEY})$")
 # scheme://user:password@host — everything from the ':' after the user to the last '@' of the
 # URL, so a password holding an unencoded '@' or ':' is masked whole.
 _URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][\w+.-]*://[^:/?#\s@\"']*:)(?P<secret>[^\s\"']*)(?=@)")
-# libpq keyword strings and environment-style assignments: password=secret, PGPASSWORD='secret'.
-_KEYWORD_PASSWORD = re.compile(r"(?i)(?P<head>\b(?:pg)?password\s*[=:]\s*)(?P<secret>'[^']*'|\"[^\"]*\"|[^\s,;&)]+)")
-# Passwords shorter than this are masked only inside URLs and keyword strings: masking every
-# occurrence of a one-letter password would garble every log line.
-_MIN_LITERAL_SECRET = 4
-_known_secrets: set[str] = set()
+# key=value pairs of libpq keyword strings, URL query strings and environment-style assignments:
+# password=secret, ?password=secret&…, PGPASSWORD='secret'.
+_KEYWORD_PASSWORD = re.compile(
+    rf"(?i)(?P<head>(?<![\w-])(?:{_SECRET_KEY})\s*[=:]\s*)(?P<secret>'[^']*'|\"[^\"]*\"|[^\s,;&)\"']+)"
+)
 
 
 def resolve_database_url(cli_value: str | None = None) -> str:
@@ -51,34 +56,24 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def register_secret(url: str | None) -> None:
-    """Remember the password of a URL so that it is masked wherever it appears in output."""
-    if not url:
-        return
-    try:
-        password = make_url(url).password
-    except Exception:  # an unparsable URL is masked by the URL pattern
-        return
-    if password and len(str(password)) >= _MIN_LITERAL_SECRET:
-        _known_secrets.add(str(password))
-
-
 def redact(text: str) -> str:
-    """`text` with every database password masked: in URLs, in libpq keyword strings, and any
-    password registered with `register_secret` wherever it stands."""
+    """`text` with every database password masked: in URLs (the password field and query
+    parameters naming a password) and in libpq keyword strings."""
     if not text:
         return text
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-    text = _KEYWORD_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    return _KEYWORD_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
 
 
 def mask_url(url: str) -> str:
-    """The URL as it may be shown: password replaced by ***."""
+    """The URL as it may be shown: its password and any query parameter naming a password replaced by ***."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        shown = parsed.set(query={}).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown only as redacted text
         return redact(url)
+    pairs = []
+    for key, value in parsed.query.items():
+        for item in value if isinstance(value, tuple) else (value,):
+            pairs.append(f"{quote(key)}={MASK if _SECRET_KEYS.match(key) else quote(item, safe='/:')}")
+    return shown + ("?" + "&".join(pairs) if pairs else "")

@@ -11,7 +11,7 @@ import structlog
 import typer
 
 from app.batch.retry import explain_error
-from app.config import mask_url, register_secret, resolve_database_url
+from app.config import mask_url, resolve_database_url
 from app.db import DatabaseNotFound, make_engine, make_session_factory
 from app.logging import configure_logging, resolve_level
 from cli.flags import LogFlags
@@ -51,7 +51,6 @@ def start(logs: LogFlags) -> Runtime:
         url = resolve_database_url(logs.db_url)
     except Exception:
         raise typer.BadParameter("not a database URL", param_hint="--db-url") from None
-    register_secret(url)
     return Runtime(url=url, masked_url=mask_url(url), log_format=logs.log_format)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,10 +197,20 @@ def _add_figure(report: Report, name: str, draw: Callable[[], Figure]) -> None:
         report.skipped[name] = str(error)
 
 
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]|\.{2,}|^\.")
+
+
+def report_file_name(symbol: str, day: dt.date, chart: str, image_format: str) -> str:
+    """A file name for one chart that stays inside --out whatever the symbol holds: a symbol is data
+    (BRK/B is a real one, `../../PWN` a hostile one), so path separators, `..` and a leading dot
+    become `_`."""
+    return _UNSAFE_IN_FILE_NAME.sub("_", f"{symbol}_{day.isoformat()}_{chart}.{image_format}")
+
+
 def write_report(report: Report, out_dir: Path, image_format: str = "png") -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, figure in report.figures.items():
-        path = out_dir / f"{report.symbol}_{report.day.isoformat()}_{name}.{image_format}"
+        path = out_dir / report_file_name(report.symbol, report.day, name, image_format)
         figure.savefig(path, format=image_format)
         report.files.append(path)
     for name, reason in report.skipped.items():

@@ -68,6 +68,43 @@ def test_no_command_ever_prints_the_password(command, source, log_format, tmp_pa
         assert "Traceback" not in output or log_format == "console"  # tracebacks only at --debug, redacted
 
 
+def test_a_password_in_the_query_string_of_an_unusable_url_is_masked():
+    url = f"mysql+nodriver://kapman@db.example/kapman?sslmode=require&password={PASSWORD}"
+    result = runner.invoke(app, ["run-daily", "--db-url", url, "--date", "2024-01-02", "--debug"])
+    assert result.exit_code == 2  # an unsupported driver is a usage error
+    assert PASSWORD not in result.output + result.stderr
+    assert "password=***" in " ".join(result.stderr.split())
+
+
+def test_a_password_that_is_a_common_word_masks_nothing_else(tmp_path, unmigrated_pg):
+    """Masking by text substitution turned every `"level": "info"` into ***."""
+    url = make_url(unmigrated_pg).set(password="info").render_as_string(hide_password=False)
+    result = runner.invoke(app, ["run-daily", "--db-url", url, "--date", "2024-01-02", "--log-format", "json"])
+    assert result.exit_code == 1  # the database has no tables
+    logged = _events(result.stderr)
+    assert [(e["event"], e["level"]) for e in logged] == [("batch_failed", "error"), ("daily_run_finished", "info")]
+    assert "no such table" in logged[0]["reason"] or "does not exist" in logged[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://u:info@h/db?password=info&sslmode=require", "postgresql://u:***@h/db?password=***&sslmode=require"),
+        ("host=/run/pg dbname=k password='a b c' user=u", "host=/run/pg dbname=k password=*** user=u"),
+        ("PGPASSWORD=hunter2 kapman run-daily", "PGPASSWORD=*** kapman run-daily"),
+        ("url: sqlite:///k.db?pwd=s&sslpassword=t", "url: sqlite:///k.db?pwd=***&sslpassword=***"),
+        ('{"level": "info", "note": "info"}', '{"level": "info", "note": "info"}'),
+    ],
+)
+def test_redaction_is_structural(text, shown):
+    from app.config import mask_url, redact
+
+    assert redact(text) == shown
+    assert mask_url("postgresql+psycopg://u:info@h/db?Password=x&host=/tmp/s") == (
+        "postgresql+psycopg://u:***@h/db?Password=***&host=/tmp/s"
+    )
+
+
 def test_jobs_do_not_create_a_missing_sqlite_file(tmp_path):
     missing = tmp_path / "nowhere.db"
     result = runner.invoke(

@@ -207,3 +207,18 @@ def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
     assert data.sessions == days and snapshot_time(days[0]).date() == dt.date(2022, 2, 5)
     x, values = _with_gaps(data.sessions, data.average_iv)
     assert len(x) == 4 and np.isnan(values[2])  # a break, not a step across 19 months
+
+
+@pytest.mark.parametrize(("symbol", "stem"), [("BRK/B", "BRK_B"), ("../../PWN", "____PWN")])
+def test_report_files_stay_inside_out_whatever_the_symbol(db, tmp_path, symbol, stem):
+    """A symbol is data: a real one holds a '/', a hostile one climbs out of --out."""
+    from tests.factories import OhlcvFactory, TickerFactory
+
+    ticker = TickerFactory(symbol=symbol)
+    OhlcvFactory(ticker=ticker, date=DAY, close=100.0)
+    add_chain(ticker, DAY)
+    out = tmp_path / "a" / "b"
+    result = runner.invoke(app, ["report", symbol, "--date", DAY.isoformat(), "--out", str(out), "--db-url", db.url])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert [str(p) for p in written] == [f"a/b/{stem}_2024-01-02_gex.png", f"a/b/{stem}_2024-01-02_volatility.png"]
