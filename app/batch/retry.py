@@ -65,6 +65,13 @@ def failure_reason(failure: DatabaseFailure) -> str:
             return f"database schema is missing a table or column ({failure.reason}); {UPGRADE_HINT}"
         case Fault.PERMISSION:
             return f"permission denied while {failure.what}: {failure.reason}"
+        case Fault.DRIFT:
+            return (
+                f"database schema differs from the one this project writes ({failure.reason}): a column it does "
+                f"not write refused the row while {failure.what}; fix the schema (a default, or drop the constraint)"
+            )
+        case Fault.STORAGE:
+            return f"database storage is full while {failure.what}: {failure.reason}"
         case Fault.TRANSIENT:
             return f"{failure.what} failed after {failure.attempts} attempts: {failure.reason}"
         case _:

@@ -19,7 +19,9 @@ class Fault(StrEnum):
     TRANSIENT = "transient"  # retry: serialization, deadlock, lock or statement timeout, a busy file
     CONNECTION = "connection"  # retry; if it persists the database is gone
     SCHEMA = "schema"  # a table or column is missing: nothing will work until migrated
-    PERMISSION = "permission"  # a revoked privilege, a read-only database, a failed login
+    PERMISSION = "permission"  # a revoked privilege, a read-only database or directory, a failed login
+    DRIFT = "schema_drift"  # a column this project does not write refuses the row (NOT NULL, CHECK, type)
+    STORAGE = "storage"  # the disk is full: every further write fails the same way
     OTHER = "other"  # any other database error (a constraint, bad data): confined to one ticker-day
 
     @property
@@ -29,7 +31,7 @@ class Fault(StrEnum):
     @property
     def stops_batch(self) -> bool:
         """Faults that make every further ticker-day fail the same way."""
-        return self in (Fault.SCHEMA, Fault.PERMISSION)
+        return self in (Fault.SCHEMA, Fault.PERMISSION, Fault.DRIFT, Fault.STORAGE)
 
 
 _SQLSTATE_FAULTS = {
@@ -37,6 +39,7 @@ _SQLSTATE_FAULTS = {
     "40P01": Fault.TRANSIENT,  # deadlock_detected
     "55P03": Fault.TRANSIENT,  # lock_not_available (lock_timeout)
     "57014": Fault.TRANSIENT,  # query_canceled (statement_timeout)
+    "53100": Fault.STORAGE,  # disk_full
     "53300": Fault.TRANSIENT,  # too_many_connections
     "53200": Fault.TRANSIENT,  # out_of_memory
     "57P01": Fault.CONNECTION,  # admin_shutdown
@@ -48,22 +51,29 @@ _SQLSTATE_FAULTS = {
     "42703": Fault.SCHEMA,  # undefined_column
     "42883": Fault.SCHEMA,  # undefined_function
     "42704": Fault.SCHEMA,  # undefined_object
+    "42804": Fault.DRIFT,  # datatype_mismatch: a job column whose type was changed
+    "23502": Fault.DRIFT,  # not_null_violation: this project writes no NULL key, so a column it does not write
+    "23514": Fault.DRIFT,  # check_violation
     "42501": Fault.PERMISSION,  # insufficient_privilege
     "25006": Fault.PERMISSION,  # read_only_sql_transaction
     "28000": Fault.PERMISSION,  # invalid_authorization_specification
     "28P01": Fault.PERMISSION,  # invalid_password
 }
+# By primary result code (the low byte of an extended code: SQLITE_READONLY_DIRECTORY is 1544 = 8 + 6·256).
 _SQLITE_CODE_FAULTS = {
-    "SQLITE_BUSY": Fault.TRANSIENT,
-    "SQLITE_LOCKED": Fault.TRANSIENT,
-    "SQLITE_READONLY": Fault.PERMISSION,
-    "SQLITE_PERM": Fault.PERMISSION,
-    "SQLITE_AUTH": Fault.PERMISSION,
-    "SQLITE_CANTOPEN": Fault.CONNECTION,
-    "SQLITE_IOERR": Fault.CONNECTION,
-    "SQLITE_NOTADB": Fault.SCHEMA,
-    "SQLITE_CORRUPT": Fault.SCHEMA,
+    5: Fault.TRANSIENT,  # SQLITE_BUSY
+    6: Fault.TRANSIENT,  # SQLITE_LOCKED
+    8: Fault.PERMISSION,  # SQLITE_READONLY, also _DIRECTORY (no -wal file can be made) and _DBMOVED
+    3: Fault.PERMISSION,  # SQLITE_PERM
+    23: Fault.PERMISSION,  # SQLITE_AUTH
+    13: Fault.STORAGE,  # SQLITE_FULL
+    14: Fault.CONNECTION,  # SQLITE_CANTOPEN
+    10: Fault.CONNECTION,  # SQLITE_IOERR
+    26: Fault.SCHEMA,  # SQLITE_NOTADB
+    11: Fault.SCHEMA,  # SQLITE_CORRUPT
 }
+# SQLITE_CONSTRAINT_NOTNULL and _CHECK: schema drift (a foreign key or unique failure stays one ticker-day's).
+_SQLITE_DRIFT_CODES = {1299, 275}
 _SQLITE_SCHEMA_MESSAGES = ("no such table", "no such column", "has no column named")
 
 
@@ -94,7 +104,10 @@ def classify(error: BaseException) -> Fault:
         message = str(driver).lower()
         if any(text in message for text in _SQLITE_SCHEMA_MESSAGES):
             return Fault.SCHEMA
-        fault = _SQLITE_CODE_FAULTS.get(getattr(driver, "sqlite_errorname", "") or "")
+        code = getattr(driver, "sqlite_errorcode", None)
+        if code in _SQLITE_DRIFT_CODES:
+            return Fault.DRIFT
+        fault = _SQLITE_CODE_FAULTS.get(code & 0xFF) if isinstance(code, int) else None
         if fault is not None:
             return fault
         return Fault.TRANSIENT if isinstance(driver, sqlite3.OperationalError) else Fault.OTHER

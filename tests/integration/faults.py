@@ -66,3 +66,27 @@ def stored_texts(engine: Engine) -> dict[tuple[str, str], tuple[str | None, str 
             )
         )
         return {(t, tid): (dealer, vol) for t, tid, dealer, vol in rows}
+
+
+@contextlib.contextmanager
+def extra_not_null_column(engine: Engine, column: str = "pipeline_stage"):
+    """Schema drift: another stage's NOT NULL column without a default on daily_snapshots.
+
+    SQLite cannot add such a column to a table, so there the table is rebuilt with it (and the
+    original put back afterwards)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE daily_snapshots ADD COLUMN {column} text NOT NULL"))
+        else:
+            create = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'daily_snapshots'")).scalar_one()
+            conn.execute(text("ALTER TABLE daily_snapshots RENAME TO daily_snapshots_kept"))
+            conn.execute(text(create.replace("(", f"({column} TEXT NOT NULL, ", 1)))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text(f"ALTER TABLE daily_snapshots DROP COLUMN {column}"))
+            else:
+                conn.execute(text("DROP TABLE daily_snapshots"))
+                conn.execute(text("ALTER TABLE daily_snapshots_kept RENAME TO daily_snapshots"))

@@ -16,7 +16,7 @@ from app.services.daily import run_daily
 from app.services.dealer_metrics import run_dealer_metrics
 from app.services.volatility_metrics import run_volatility_metrics
 from tests.factories import OhlcvFactory, TickerFactory, WatchlistFactory
-from tests.integration.faults import stored_texts
+from tests.integration.faults import extra_not_null_column, stored_texts
 from tests.integration.market import DAY, THREE_STRIKES, add_chain, build_market
 
 ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
@@ -148,3 +148,66 @@ def test_a_library_caller_without_logging_config_gets_nothing_on_stdout(db, caps
     run_volatility_metrics(db.session_factory, ONE_DAY)
     run_dealer_metrics(db.session_factory, BatchOptions(dates=ONE_DAY.dates, debug=True, verbose=True))
     assert capsys.readouterr().out == ""
+
+
+def test_a_not_null_column_this_project_does_not_write_stops_the_batch_at_the_first_ticker(db, logs):
+    """Schema drift once soft-failed ten ticker-days before stopping (five: exit 0, nothing written)."""
+    build_market()
+    sleeps: list[float] = []
+    with extra_not_null_column(db.engine):
+        summary = run_daily(db.session_factory, ONE_DAY, sleep=sleeps.append)
+        assert stored_texts(db.engine) == {}
+    assert summary.exit_code == 1 and sleeps == []  # not retried: every write would fail the same way
+    assert summary.dealer.failure.startswith("database schema differs from the one this project writes")
+    assert "pipeline_stage" in summary.dealer.failure
+    assert summary.volatility.soft_failed == 1 and summary.volatility.soft_failed_symbols == ["AAA"]
+    assert [e["event"] for e in logs if e["log_level"] == "error"] == ["batch_failed"]
+
+
+def test_a_full_disk_stops_the_batch_without_retrying(sqlite_db, logs):
+    """SQLite's own SQLITE_FULL, from a page limit on the job's connections: once retried as transient."""
+    from sqlalchemy import event
+
+    from app.db import make_engine, make_session_factory
+
+    build_market()
+    engine = make_engine(sqlite_db.url)
+    with sqlite_db.engine.connect() as conn:
+        conn.exec_driver_sql("VACUUM")  # no free page left to reuse: the first new page is beyond the limit
+        pages = conn.execute(text("PRAGMA page_count")).scalar_one()
+    event.listen(engine, "connect", lambda dbapi, _r: dbapi.execute(f"PRAGMA max_page_count = {pages}"))
+    sleeps: list[float] = []
+    summary = run_daily(make_session_factory(engine), ONE_DAY, sleep=sleeps.append)
+    engine.dispose()
+    assert summary.exit_code == 1 and sleeps == []
+    assert summary.dealer.failure.startswith("database storage is full while writing")
+    assert summary.dealer.failure.endswith("database or disk is full")
+    assert summary.volatility.write_failed == 1  # the first write that needed a new page, and no other
+
+
+def test_a_read_only_database_is_a_permission_error(sqlite_db, logs):
+    from app.db import make_session_factory
+
+    build_market()
+    read_only = f"sqlite:///file:{sqlite_db.url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    sleeps: list[float] = []
+    summary = run_daily(make_session_factory(read_only), ONE_DAY, sleep=sleeps.append)
+    assert summary.exit_code == 1 and sleeps == []
+    assert summary.dealer.failure.startswith("permission denied while writing AAA")
+
+
+def test_each_storage_fault_is_classified_by_its_code():
+    """What the machine cannot produce as root: a read-only directory (no -wal file can be made gives
+    the extended code SQLITE_READONLY_DIRECTORY, once retried as transient), PostgreSQL's disk_full."""
+    import sqlite3
+
+    import psycopg
+
+    from app.repositories.faults import Fault, classify
+
+    directory = sqlite3.OperationalError("attempt to write a readonly database")
+    directory.sqlite_errorcode, directory.sqlite_errorname = 1544, "SQLITE_READONLY_DIRECTORY"
+    assert classify(directory) is Fault.PERMISSION
+    assert classify(psycopg.errors.DiskFull("could not extend file")) is Fault.STORAGE
+    assert classify(psycopg.errors.CheckViolation("violates check constraint")) is Fault.DRIFT
+    assert classify(psycopg.errors.ForeignKeyViolation("ticker gone")) is Fault.OTHER  # one ticker-day's
