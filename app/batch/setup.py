@@ -51,11 +51,15 @@ def plan_batch(
         raise BatchFailure(failure_reason(failure)) from None
     except NoDataError as error:
         raise BatchFailure(str(error)) from None
+    _warn_about_symbols(universe)
     refs = universe.tickers
+    if not refs:
+        raise BatchFailure(empty_universe_reason(universe, options))
     if options.shard is not None:
         index, count = options.shard
         refs = [r for r in refs if shard_of(r.symbol, count) == index]
-    _warn_about_symbols(universe)
+        if not refs:  # other shards hold the universe: not a silent no-op of the whole batch
+            log.warning("empty_shard", shard=f"{index}/{count}", tickers=len(universe.tickers))
     if not targets:
         log.warning("no_sessions_in_range", **dates.describe())
     summaries = {
@@ -71,6 +75,22 @@ def plan_batch(
         for job in jobs
     }
     return BatchPlan(refs, targets, summaries)
+
+
+def empty_universe_reason(universe: Universe, options: BatchOptions) -> str:
+    """Which selection left nothing to process (SPEC §4): a nightly job that silently did nothing is
+    the worst outcome."""
+    where = f"watchlist {options.watchlist!r}" if options.watchlist else "the active watchlists"
+    if options.tickers:
+        asked = ",".join(options.tickers)
+        if not universe.unknown_symbols and not universe.ambiguous_symbols:
+            return f"empty universe: none of --tickers {asked} is on {where}"
+        return f"empty universe: --tickers {asked} names no symbol with a tickers row"
+    if universe.unknown_symbols or universe.ambiguous_symbols:
+        return f"empty universe: no symbol of {where} has a tickers row ({len(universe.unknown_symbols)} unknown)"
+    if options.watchlist:
+        return f"empty universe: watchlist {options.watchlist!r} has no active symbol (unknown or empty watchlist)"
+    return "empty universe: no active watchlist symbol in the database (import a watchlist, or use --watchlist)"
 
 
 def _warn_about_symbols(universe: Universe) -> None:

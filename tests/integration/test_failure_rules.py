@@ -211,3 +211,23 @@ def test_each_storage_fault_is_classified_by_its_code():
     assert classify(psycopg.errors.DiskFull("could not extend file")) is Fault.STORAGE
     assert classify(psycopg.errors.CheckViolation("violates check constraint")) is Fault.DRIFT
     assert classify(psycopg.errors.ForeignKeyViolation("ticker gone")) is Fault.OTHER  # one ticker-day's
+
+
+def test_an_empty_universe_is_a_batch_failure_naming_the_empty_selection(db, logs):
+    """An import without --watchlist then a run, or --tickers NOPE, once processed nothing and exited 0."""
+    TickerFactory(symbol="AAA")  # a ticker, but no watchlist row yet
+    nothing = run_daily(db.session_factory, ONE_DAY)
+    assert nothing.exit_code == 1
+    assert nothing.dealer.failure.startswith("empty universe: no active watchlist symbol in the database")
+    WatchlistFactory(symbol="AAA", watchlist_id="core")
+    WatchlistFactory(symbol="GHOST", watchlist_id="ghosts")
+    cases = {
+        BatchOptions(dates=ONE_DAY.dates, tickers=("NOPE",)): "empty universe: none of --tickers NOPE is on",
+        BatchOptions(dates=ONE_DAY.dates, watchlist="missing"): "empty universe: watchlist 'missing' has no active",
+        BatchOptions(dates=ONE_DAY.dates, watchlist="ghosts"): "empty universe: no symbol of watchlist 'ghosts' has",
+    }
+    for options, reason in cases.items():
+        summary = run_dealer_metrics(db.session_factory, options)
+        assert summary.exit_code == 1 and summary.failure.startswith(reason), summary.failure
+    failed = [e["reason"] for e in logs if e["event"] == "batch_failed"]
+    assert len(failed) == 4 and all(r.startswith("empty universe") for r in failed)
