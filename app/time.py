@@ -51,7 +51,8 @@ class OutsideCalendar(ValueError):
 def check_in_calendar(day: dt.date) -> None:
     if not CALENDAR_START <= day <= CALENDAR_END:
         raise OutsideCalendar(
-            f"{day.isoformat()} is outside the NYSE calendar ({CALENDAR_START.isoformat()} to {CALENDAR_END.isoformat()})"
+            f"{day.isoformat()} is outside the NYSE calendar "
+            f"({CALENDAR_START.isoformat()} to {CALENDAR_END.isoformat()})"
         )
 
 
@@ -64,9 +65,7 @@ def _cache_file() -> Path:
 def _build_sessions() -> tuple[np.ndarray, dt.date]:
     import exchange_calendars  # pandas comes with it: only when the cache cannot serve
 
-    calendar = exchange_calendars.get_calendar(
-        "XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat()
-    )
+    calendar = exchange_calendars.get_calendar("XNYS", start=CALENDAR_START.isoformat(), end=CALENDAR_END.isoformat())
     days = np.asarray(calendar.sessions.values.astype("datetime64[D]"), dtype="datetime64[D]")
     return days, CALENDAR_END
 

@@ -94,10 +94,9 @@ def main() -> None:
                 }
             )
         print(json.dumps({"entry_point": entry, "runs": runs}, indent=1))
-        print(
-            "median: wall %.3f s, writer %.3f s"
-            % (statistics.median(r["wall_seconds"] for r in runs), statistics.median(r["writer_db_seconds"] for r in runs))
-        )
+        wall = statistics.median(r["wall_seconds"] for r in runs)
+        writer_seconds = statistics.median(r["writer_db_seconds"] for r in runs)
+        print(f"median: wall {wall:.3f} s, writer {writer_seconds:.3f} s")
         engine.dispose()
     finally:
         with admin.connect() as conn:
@@ -108,7 +107,9 @@ def main() -> None:
 def _commits(engine, name: str) -> int:
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-        return int(conn.execute(text("SELECT xact_commit FROM pg_stat_database WHERE datname = :n"), {"n": name}).scalar_one())
+        return int(
+            conn.execute(text("SELECT xact_commit FROM pg_stat_database WHERE datname = :n"), {"n": name}).scalar_one()
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.batch.dates import DateSelection, NotASession
 from app.batch.options import BatchOptions
+from app.db import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_STATEMENT_TIMEOUT_SECONDS
 from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 
 _FLAGS = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -19,6 +20,17 @@ class LogFlags(BaseModel):
     model_config = _FLAGS
 
     db_url: str | None = Field(None, description="Database URL [env KAPMAN_DATABASE_URL; default sqlite:///kapman.db].")
+    lock_timeout: float = Field(
+        DEFAULT_LOCK_TIMEOUT_SECONDS,
+        gt=0,
+        description="Seconds a statement may wait for a lock (PostgreSQL lock_timeout; SQLite busy wait); "
+        "expiry is retried, then fails the batch.",
+    )
+    statement_timeout: float = Field(
+        DEFAULT_STATEMENT_TIMEOUT_SECONDS,
+        gt=0,
+        description="Seconds a PostgreSQL statement may run (statement_timeout).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING"] | None = Field(
         None,
         description="Minimum level logged (overrides --quiet/--verbose/--debug).",

@@ -27,11 +27,19 @@ class Runtime:
     url: str
     masked_url: str
     log_format: str
+    lock_timeout: float
+    statement_timeout: float
 
     def session_factory(self, *, create_sqlite_file: bool = False) -> sessionmaker[Session]:
         """Only `db upgrade` and `demo` may create a SQLite file; other commands need an existing one."""
         try:
-            return make_session_factory(make_engine(self.url, create_sqlite_file=create_sqlite_file))
+            engine = make_engine(
+                self.url,
+                create_sqlite_file=create_sqlite_file,
+                lock_timeout=self.lock_timeout,
+                statement_timeout=self.statement_timeout,
+            )
+            return make_session_factory(engine)
         except DatabaseNotFound:
             raise
         except Exception as error:  # unknown driver, malformed URL
@@ -51,7 +59,13 @@ def start(logs: LogFlags) -> Runtime:
         url = resolve_database_url(logs.db_url)
     except Exception:
         raise typer.BadParameter("not a database URL", param_hint="--db-url") from None
-    return Runtime(url=url, masked_url=mask_url(url), log_format=logs.log_format)
+    return Runtime(
+        url=url,
+        masked_url=mask_url(url),
+        log_format=logs.log_format,
+        lock_timeout=logs.lock_timeout,
+        statement_timeout=logs.statement_timeout,
+    )
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

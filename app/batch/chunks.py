@@ -38,6 +38,7 @@ log = structlog.get_logger()
 
 SNAPSHOT_TIME_BLOCK = 1000  # tickers per snapshot-time query (bounds the size of its IN list)
 _POLL_SECONDS = 0.2
+STOP_JOIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,14 @@ class ChunkReader:
         def on_retry(attempt: int, fault: Fault, error: str) -> None:
             log.warning("read_retry", read=what, attempt=attempt, fault=fault.value, error=error)
 
-        return with_retries(operation, sleep=self._sleep, what=f"reading {what}", on_retry=on_retry)
+        stop = self._stop
+        return with_retries(
+            operation,
+            sleep=self._sleep,
+            what=f"reading {what}",
+            on_retry=on_retry,
+            give_up=(lambda: stop.requested) if stop is not None else None,  # a read cancelled for a stop
+        )
 
     def _snapshot_times(self, target: Target, refs: list[TickerRef]) -> dict[uuid.UUID, SnapshotTime]:
         ids = [r.ticker_id for r in refs]
@@ -217,7 +225,9 @@ class ChunkReader:
         """Stop reading ahead; a read in flight finishes on its own connection and is dropped."""
         self._closing.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            # After a stop the blocked read has been cancelled; a daemon thread is not waited for long.
+            stopping = self._stop is not None and self._stop.requested
+            self._thread.join(timeout=STOP_JOIN_SECONDS if stopping else 30)
 
 
 _DONE = object()

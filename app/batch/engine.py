@@ -41,7 +41,7 @@ from app.batch.setup import BatchPlan, log_batch_start, plan_batch
 from app.batch.summary import BatchSummary, dates_field
 from app.batch.ticker_day import ComputeContext, TickerDayWork, compute_ticker_day
 from app.batch.writer import DocumentWriter, ThreadedDocumentWriter, Writer
-from app.db import is_in_memory_sqlite
+from app.db import cancel_statements, engine_of, is_in_memory_sqlite
 from app.logging import use_standard_logging_unless_configured
 
 log = structlog.get_logger()
@@ -91,6 +91,9 @@ class BatchRunner:
     def run(self) -> BatchRun:
         use_standard_logging_unless_configured()
         started = clock.monotonic()
+        if self.stop is not None:  # a statement blocked on a lock must not make a signal wait
+            engine = engine_of(self.session_factory)
+            self.stop.on_request(lambda: cancel_statements(engine))
         with structlog.contextvars.bound_contextvars(job=self.name):
             try:
                 plan = plan_batch(self.jobs, self.session_factory, self.options, self.sleep)
@@ -106,12 +109,16 @@ class BatchRunner:
             interrupted = False
             try:
                 self._process(plan, settler)
-                interrupted = self._stop_requested() and not progress.finished
+                # a stop that came while the last writes were in flight (and cancelled) is an interrupt too
+                interrupted = self._stop_requested()
             except Interrupted:
                 interrupted = True
             except BatchFailure as failure:
-                run.failure, run.exit_code = failure.reason, 1
-                log.error("batch_failed", reason=failure.reason)
+                if self._stop_requested():  # a statement cancelled for the stop: an interrupt, not a fault
+                    interrupted = True
+                else:
+                    run.failure, run.exit_code = failure.reason, 1
+                    log.error("batch_failed", reason=failure.reason)
             return self._finish(run, plan, progress, interrupted)
 
     def _process(self, plan: BatchPlan, settler: Settler) -> None:
@@ -126,9 +133,9 @@ class BatchRunner:
         reader = ChunkReader(self.session_factory, plan.refs, plan.targets, read_plan, sleep=self.sleep, stop=self.stop)
         writer: Writer[TickerDayWork]
         if self.options.dry_run or is_in_memory_sqlite(self.session_factory):
-            writer = DocumentWriter(self.session_factory, sleep=self.sleep)
+            writer = DocumentWriter(self.session_factory, sleep=self.sleep, stop=self.stop)
         else:
-            writer = ThreadedDocumentWriter(self.session_factory, sleep=self.sleep)
+            writer = ThreadedDocumentWriter(self.session_factory, sleep=self.sleep, stop=self.stop)
         day = None
         try:
             for inputs in reader:

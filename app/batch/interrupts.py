@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+import time as clock
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 
@@ -22,11 +23,34 @@ class StopRequest:
     def __init__(self) -> None:
         self._event = threading.Event()
         self._signal: int | None = None
+        self._at: float | None = None
+        self._on_request: list[Callable[[], object]] = []
 
     def request(self, signum: int = signal.SIGTERM) -> None:
-        if self._signal is None:
+        first = self._signal is None
+        if first:
             self._signal = signum
+            self._at = clock.monotonic()
         self._event.set()
+        if first and self._on_request:
+            # Off the signal handler's thread: a cancel opens a connection of its own, and the main
+            # thread may be the one blocked in the statement to cancel.
+            threading.Thread(target=self._notify, name="kapman-stop", daemon=True).start()
+
+    def on_request(self, callback: Callable[[], object]) -> None:
+        """Call `callback` (on a thread of its own) when a stop is requested, e.g. to cancel statements."""
+        self._on_request.append(callback)
+        if self.requested:
+            threading.Thread(target=callback, daemon=True).start()
+
+    def _notify(self) -> None:
+        for callback in list(self._on_request):
+            with contextlib.suppress(Exception):  # a failed cancel leaves the bounded waits to end it
+                callback()
+
+    def seconds_since_request(self) -> float:
+        """How long ago the stop was requested (0 when it was not)."""
+        return clock.monotonic() - self._at if self._at is not None else 0.0
 
     @property
     def requested(self) -> bool:

@@ -31,11 +31,13 @@ def with_retries(
     sleep: Callable[[float], None],
     what: str = "a database operation",
     on_retry: Callable[[int, Fault, str], None] | None = None,
+    give_up: Callable[[], bool] | None = None,
 ) -> T:
     """Run `operation`; transient and connection faults are retried with back-off 0.1, 0.2, 0.4 s.
 
     Any database error that remains is raised as DatabaseFailure (with its kind); other
-    exceptions (bugs, bad data) pass through unchanged.
+    exceptions (bugs, bad data) pass through unchanged. `give_up` (a stop was requested, and
+    the statement may have been cancelled for it) ends the retries at once.
     """
     attempt = 0
     while True:
@@ -45,7 +47,8 @@ def with_retries(
             if not is_database_error(error):
                 raise
             fault = classify(error)
-            if not fault.retryable or attempt == len(RETRY_BACKOFF_SECONDS):
+            stopping = give_up is not None and give_up()
+            if not fault.retryable or attempt == len(RETRY_BACKOFF_SECONDS) or stopping:
                 raise DatabaseFailure(fault, error, attempt + 1, what) from error
             if on_retry is not None:
                 on_retry(attempt + 1, fault, redact(describe(error)))

@@ -116,5 +116,7 @@ class Settler:
 
 
 def _stops_batch(fault: Fault) -> bool:
-    """A write fault after which every further write would fail the same way."""
-    return fault.stops_batch or fault is Fault.CONNECTION
+    """A write fault after which every further write would fail the same way. A transient one
+    (lock or statement timeout, deadlock) that outlasted its retries stops the batch too: a lock
+    held on the table must cost one bounded wait, not one per ticker (SPEC §7)."""
+    return fault.stops_batch or fault.retryable

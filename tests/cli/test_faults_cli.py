@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,7 +91,10 @@ def test_a_password_that_is_a_common_word_masks_nothing_else(tmp_path, unmigrate
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("postgresql://u:info@h/db?password=info&sslmode=require", "postgresql://u:***@h/db?password=***&sslmode=require"),
+        (
+            "postgresql://u:info@h/db?password=info&sslmode=require",
+            "postgresql://u:***@h/db?password=***&sslmode=require",
+        ),
         ("host=/run/pg dbname=k password='a b c' user=u", "host=/run/pg dbname=k password=*** user=u"),
         ("PGPASSWORD=hunter2 kapman run-daily", "PGPASSWORD=*** kapman run-daily"),
         ("url: sqlite:///k.db?pwd=s&sslpassword=t", "url: sqlite:///k.db?pwd=***&sslpassword=***"),
@@ -254,3 +259,138 @@ def test_numpy_warnings_never_break_the_json_log_stream(sample_file, tmp_path):
     assert lines and all(line.startswith("{") for line in lines), lines[:5]
     warnings = [json.loads(line) for line in lines if "divide by zero" in line]
     assert warnings and warnings[0]["level"] == "warning"
+
+
+# ------------------------------------------------------------------ bounded waits in real child processes
+
+LAST_SAMPLE_DAY = "2026-11-20"
+
+
+@pytest.fixture(scope="module")
+def sample_pg(postgres_server) -> str:
+    """8 tickers × 3 sessions on PostgreSQL, both documents stored."""
+    url = postgres_server.create_database()
+    assert runner.invoke(app, ["db", "upgrade", "--db-url", url]).exit_code == 0
+    assert runner.invoke(app, ["sample-data", "--tickers", "8", "--days", "3", "--db-url", url]).exit_code == 0
+    assert runner.invoke(app, ["run-daily", "--db-url", url, "--date", LAST_SAMPLE_DAY]).exit_code == 0
+    return url
+
+
+def _pg_documents(url: str) -> dict:
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT time, ticker_id, CAST(dealer_metrics_json AS TEXT), CAST(volatility_metrics_json AS TEXT) "
+                 "FROM daily_snapshots")
+        )  # fmt: skip
+        documents = {(t, tid): (dealer, vol) for t, tid, dealer, vol in rows}
+    engine.dispose()
+    return documents
+
+
+@contextlib.contextmanager
+def _held(url: str, lock: str):
+    """Another session holding a row of daily_snapshots FOR UPDATE, or options_chains exclusively."""
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    conn = engine.connect()
+    transaction = conn.begin()
+    if lock == "row":
+        conn.execute(text("SELECT 1 FROM daily_snapshots ORDER BY time DESC, ticker_id LIMIT 1 FOR UPDATE"))
+    else:
+        conn.execute(text("LOCK TABLE options_chains IN ACCESS EXCLUSIVE MODE"))
+    try:
+        yield conn
+    finally:
+        transaction.rollback()
+        conn.close()
+        engine.dispose()
+
+
+def _waiting_on_a_lock(holder, seconds: float = 20.0) -> bool:
+    """The child's statement is queued behind the held lock (pg_stat_activity says so)."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        holder.execute(text("SELECT pg_stat_clear_snapshot()"))  # the holder's transaction caches the view
+        waiting = holder.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        ).scalar_one()
+        if waiting:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_held_row_lock_is_a_bounded_wait_retried_then_a_batch_failure(sample_pg):
+    before = _pg_documents(sample_pg)
+    with _held(sample_pg, "row"):
+        started = time.monotonic()
+        child = _kapman("run-daily", "--db-url", sample_pg, "--date", LAST_SAMPLE_DAY, "--lock-timeout", "0.5",
+                        "--log-format", "json")  # fmt: skip
+        _, stderr = child.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    assert child.returncode == 1, stderr
+    events = _events(stderr)
+    retries = [e for e in events if e["event"] == "write_retry"]
+    assert [e["attempt"] for e in retries] == [1, 2, 3] and all("lock timeout" in e["error"] for e in retries)
+    assert all(e["level"] == "warning" for e in retries)
+    failed = [e for e in events if e["event"] == "batch_failed"]
+    assert len(failed) == 1 and "failed after 4 attempts" in failed[0]["reason"]
+    assert "LockNotAvailable: canceling statement due to lock timeout" in failed[0]["reason"]
+    # four bounded waits of 0.5 s and the back-off, not one wait per ticker (and never 399 s)
+    assert elapsed < 15
+    assert _pg_documents(sample_pg) == before  # the group was rolled back whole: nothing half-written
+
+
+@pytest.mark.parametrize("lock", ["row", "table"])
+def test_sigterm_while_a_statement_waits_on_a_lock_ends_the_run_within_5_seconds(sample_pg, lock):
+    """Once the job logged nothing for 399 s, ignored SIGTERM at 90 s and exited 0."""
+    before = _pg_documents(sample_pg)
+    with _held(sample_pg, lock) as holder:
+        child = _kapman("run-daily", "--db-url", sample_pg, "--date", LAST_SAMPLE_DAY, "--log-format", "json")
+        assert _waiting_on_a_lock(holder), "the run never waited on the lock"
+        signalled = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+        elapsed = time.monotonic() - signalled
+    assert child.returncode == 143, stderr
+    assert elapsed < 5, elapsed
+    events = _events(stderr)
+    stopped = [e for e in events if e["event"] == "batch_interrupted"]
+    assert {e["signal"] for e in stopped} == {"SIGTERM"} and stopped[0]["level"] == "warning"
+    assert not [e for e in events if e["level"] == "error"]
+    after = _pg_documents(sample_pg)
+    assert after.keys() == before.keys() and all(dealer and vol for dealer, vol in after.values())
+    assert after == before  # the documents are recomputed identically or left untouched: none half-written
+
+
+def test_a_sqlite_write_lock_held_by_another_process_costs_one_bounded_wait(sample_file, tmp_path):
+    locked = tmp_path / "locked.db"
+    _copy(sample_file, locked)
+    holder = sqlite3.connect(locked, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held by this (other) process
+    try:
+        started = time.monotonic()
+        child = _kapman("run-daily", "--db-url", f"sqlite:///{locked}", "--date", "2026-11-20", "--lock-timeout",
+                        "0.5", "--log-format", "json")  # fmt: skip
+        _, stderr = child.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.rollback()
+        holder.close()
+    assert child.returncode == 1, stderr
+    events = _events(stderr)
+    retries = [e for e in events if e["event"] == "write_retry"]
+    assert [e["attempt"] for e in retries] == [1, 2, 3]  # one write's retries for the whole batch of 8 tickers
+    failed = [e for e in events if e["event"] == "batch_failed"]
+    assert len(failed) == 1 and "database is locked" in failed[0]["reason"]
+    assert elapsed < 15  # once ~2 minutes per ticker

@@ -8,7 +8,7 @@ import math
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.batch import dealer_job as service
 from app.batch.dates import DateSelection
@@ -205,22 +205,39 @@ def test_transient_write_error_is_retried(db, monkeypatch, logs):
 
 
 def test_repeated_write_failures_abort_the_batch(db, monkeypatch, logs):
+    """A ticker-day the database refuses rolls back alone in its savepoint; ten in a row trip the breaker."""
     for i in range(12):
         add_chain(TickerFactory(symbol=f"S{i:02d}"))
         WatchlistFactory(symbol=f"S{i:02d}")
 
     def refuse(self, *args, **kwargs):
-        raise OperationalError("UPSERT", {}, Exception("cannot execute INSERT in a read-only transaction"))
+        raise IntegrityError("UPSERT", {}, Exception("value too long for type character varying(50)"))
 
     monkeypatch.setattr(snapshots, "upsert_documents", refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert summary.exit_code == 1 and summary.write_failed == 10
     assert "10 consecutive ticker writes failed" in summary.failure
-    # each failed write was retried three times; writes are pipelined, so writes already in
-    # flight when the breaker tripped made their own (complete) attempts
-    assert sleeps == [0.1, 0.2, 0.4] * (len(sleeps) // 3) and len(sleeps) >= 30
+    assert sleeps == []  # a refusal of one ticker-day's row is not retried
     assert any(e["event"] == "batch_failed" and e["log_level"] == "error" for e in logs)
+
+
+def test_a_transient_write_fault_that_outlasts_its_retries_stops_the_batch_at_once(db, monkeypatch, logs):
+    """A lock or statement timeout on every try: one bounded wait for the batch, not one per ticker."""
+    for i in range(12):
+        add_chain(TickerFactory(symbol=f"S{i:02d}"))
+        WatchlistFactory(symbol=f"S{i:02d}")
+
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("UPSERT", {}, Exception("canceling statement due to lock timeout"))
+
+    monkeypatch.setattr(snapshots, "upsert_documents", refuse)
+    sleeps: list[float] = []
+    summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
+    assert summary.exit_code == 1 and summary.write_failed == 1 and summary.processed == 1
+    assert sleeps == [0.1, 0.2, 0.4]  # the group was retried whole three times, once
+    assert summary.failure.startswith("writing S00 and 11 more ticker-days failed after 4 attempts")
+    assert summary.failure.endswith("canceling statement due to lock timeout")
 
 
 def test_a_computation_error_soft_fails_one_ticker(db, monkeypatch, logs):
@@ -296,11 +313,14 @@ def test_identical_documents_on_sqlite_and_postgresql(_migrated_engines):
     assert len(results["sqlite"]) == 4
 
 
-def test_non_session_date_is_processed_with_a_warning(db, logs):
+def test_a_non_session_date_is_refused_before_anything_is_read(db):
+    """A Saturday document would carry Friday's chain into every later IV-rank history (SPEC §3)."""
+    from app.batch.dates import NotASession
+
     build_market()
-    summary = run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=dt.date(2024, 1, 6))))
-    assert summary.dates == ["2024-01-06"] and summary.processed == 4
-    assert any(e["event"] == "date_not_a_session" and e["log_level"] == "warning" for e in logs)
+    with pytest.raises(NotASession, match=r"2024-01-05 \(Friday\) before and 2024-01-08 \(Monday\) after"):
+        run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=dt.date(2024, 1, 6))))
+    assert documents(db) == {}
 
 
 @pytest.mark.parametrize("verbose", [False, True])

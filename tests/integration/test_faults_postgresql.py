@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from app.batch.dates import DateSelection
 from app.batch.options import BatchOptions
-from app.db import make_session_factory
+from app.db import make_engine, make_session_factory
 from app.importers.csv_import import run_import
 from app.services.daily import run_daily
 from app.services.dealer_metrics import run_dealer_metrics
@@ -48,16 +48,20 @@ def _no_secret(logs, role) -> None:
     assert role.password not in json.dumps([dict(e) for e in logs], default=str)
 
 
-def test_statement_timeout_on_every_read_stops_the_batch_and_keeps_every_document(pg, stored, logs):
-    with (
-        limited_role(pg.engine, pg.url, statement_timeout="250ms") as role,
-        table_lock(pg.engine, "options_chains"),
-    ):
+def _timed_out(url: str, *, lock: float, statement: float):
+    return make_session_factory(make_engine(url, lock_timeout=lock, statement_timeout=statement))
+
+
+@pytest.mark.parametrize(
+    ("lock", "statement", "named"), [(5.0, 0.25, "statement timeout"), (0.25, 5.0, "lock timeout")]
+)
+def test_a_timeout_on_every_read_stops_the_batch_and_keeps_every_document(pg, stored, logs, lock, statement, named):
+    with limited_role(pg.engine, pg.url) as role, table_lock(pg.engine, "options_chains"):
         sleeps: list[float] = []
-        summary = run_dealer_metrics(make_session_factory(role.url), RANGE, sleep=sleeps.append)
+        summary = run_dealer_metrics(_timed_out(role.url, lock=lock, statement=statement), RANGE, sleep=sleeps.append)
     assert summary.exit_code == 1
     assert sleeps == [0.1, 0.2, 0.4]  # retried three times, then a batch failure
-    assert "failed after 4 attempts" in summary.failure and "statement timeout" in summary.failure
+    assert "failed after 4 attempts" in summary.failure and named in summary.failure
     errors = [e for e in logs if e["log_level"] == "error"]
     assert [e["event"] for e in errors] == ["batch_failed"]
     assert summary.processed == 0 and summary.errors == 0
@@ -66,17 +70,14 @@ def test_statement_timeout_on_every_read_stops_the_batch_and_keeps_every_documen
 
 
 def test_a_one_off_timeout_in_the_history_read_is_retried(pg, stored, logs):
-    with (
-        limited_role(pg.engine, pg.url, statement_timeout="250ms") as role,
-        table_lock(pg.engine, "daily_snapshots") as release,
-    ):
+    with limited_role(pg.engine, pg.url) as role, table_lock(pg.engine, "daily_snapshots") as release:
         sleeps: list[float] = []
 
         def sleep(seconds: float) -> None:
             sleeps.append(seconds)
             release()  # the lock goes away before the first retry
 
-        summary = run_volatility_metrics(make_session_factory(role.url), RANGE, sleep=sleep)
+        summary = run_volatility_metrics(_timed_out(role.url, lock=0.25, statement=5.0), RANGE, sleep=sleep)
     assert summary.exit_code == 0 and summary.processed == 25 and sleeps == [0.1]
     assert any(e["event"] == "read_retry" and e["fault"] == "transient" for e in logs)
     # the retried run computes exactly what the first one stored: IV ranks did not shift

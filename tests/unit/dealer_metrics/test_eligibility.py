@@ -45,7 +45,8 @@ def test_each_rule_drops_under_its_own_name(contract, rule):
 
 
 def test_boundaries_are_eligible():
-    # |delta| exactly 1 and |gamma| exactly 1e4 are possible greeks; DTE 0 and 90, OI exactly 100, volume exactly 1, spread exactly 10% of mid: all pass
+    # |delta| exactly 1 and |gamma| exactly 1e4 are possible greeks;
+    # DTE 0 and 90, OI exactly 100, volume exactly 1, spread exactly 10% of mid: all pass
     contracts = [
         {**GOOD, "delta": 1.0},
         {**GOOD, "delta": -1.0, "gamma": 10_000.0},
