@@ -36,14 +36,20 @@ def _timed(spent: list[float], function: Callable[..., Any]) -> Callable[..., An
 
 
 def _instrument(spent: list[float]) -> str:
-    """Wrap whichever write entry point this version of the writer has."""
+    """Wrap the writer connection's database calls, in whichever module this version keeps them: a
+    ticker-day's own transaction (`write`) or a savepoint in the group's (`write`, then `commit`)."""
     from app.batch import writer
 
-    for name in ("write_group", "write_ticker_day"):
-        if hasattr(writer, name):
-            setattr(writer, name, _timed(spent, getattr(writer, name)))
-            return name
-    raise SystemExit("no write entry point found in app.batch.writer")
+    try:
+        from app.batch import groups
+
+        connection, module = groups.GroupConnection, "groups.GroupConnection"
+    except ImportError:
+        connection, module = writer._Connection, "writer._Connection"  # type: ignore[attr-defined]
+    wrapped = [name for name in ("write", "commit") if hasattr(connection, name)]
+    for name in wrapped:
+        setattr(connection, name, _timed(spent, getattr(connection, name)))
+    return f"{module}.{'/'.join(wrapped)}"
 
 
 def main() -> None:

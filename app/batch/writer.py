@@ -1,81 +1,36 @@
 """Writes of a batch: grouped commits, one savepoint per ticker-day (SPEC §7).
 
-A group of ticker-days is one transaction; each ticker-day's upsert runs in its own
-SAVEPOINT, so a ticker-day the database refuses (a constraint, bad data) rolls back
-alone and the others commit. A group commits within GROUP_SECONDS of its first
-ticker-day or at GROUP_TICKER_DAYS, whichever comes first, and at once when the
-engine drains (a new session, the end, an interrupt: the group in flight is
-committed). A fault that would fail every ticker-day the same way (transient,
-connection, schema, permission, full disk) aborts the group: it is retried whole
-(0.1, 0.2, 0.4 s) and then every ticker-day of it carries the failure. Results are
+A group of ticker-days is one transaction (app/batch/groups.py). Each ticker-day is
+written into the open group as it comes, so the writes overlap the computation of
+the next ones; the group commits GROUP_SECONDS after its first ticker-day or at
+GROUP_TICKER_DAYS, whichever comes first, and at once when the engine drains (a new
+session, the end, an interrupt: the group in flight is committed). Results are
 handed back only after their group committed, in submission order, so counting,
 the breaker and the IV history see exactly what is stored.
 
 `ThreadedDocumentWriter` takes the writes off the critical path: a thread with its
-own connection writes the groups while the main thread computes the next
-ticker-days. Once a stop is requested nothing waits for it longer than
-STOP_GRACE_SECONDS (a statement still blocked is cancelled, or abandoned
-uncommitted: never half-written).
+own connection writes while the main thread computes. Once a stop is requested
+nothing waits for it longer than STOP_GRACE_SECONDS (a statement still blocked is
+cancelled, or abandoned uncommitted: never half-written).
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import threading
-import time as clock
-import uuid
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Generic, Protocol
 
-import structlog
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.groups import GroupConnection, OpenGroup, Ticket, WriteRequest, WriteResult
 from app.batch.interrupts import StopRequest
-from app.batch.retry import DatabaseFailure, with_retries
-from app.config import redact
 from app.db import engine_of
-from app.repositories import snapshots
-from app.repositories.faults import Fault, classify, describe, is_database_error
 
-log = structlog.get_logger()
+__all__ = ["DocumentWriter", "ThreadedDocumentWriter", "WriteRequest", "WriteResult", "Writer"]
 
-GROUP_TICKER_DAYS = 100
-GROUP_SECONDS = 1.0
 STOP_GRACE_SECONDS = 3.0  # with the cancel itself, a signal is honoured well within SPEC §7's 5 s
 _POLL_SECONDS = 0.1
-
-Ticket = TypeVar("Ticket")
-
-
-@dataclass(frozen=True, slots=True)
-class WriteRequest(Generic[Ticket]):
-    """The documents of one ticker-day, for one savepoint."""
-
-    time: dt.datetime
-    ticker_id: uuid.UUID
-    symbol: str
-    documents: Mapping[str, dict[str, Any]]  # column → JSON-ready document
-    keep_existing: frozenset[str]  # columns whose stored document must not be replaced
-    ticket: Ticket  # the engine's own record of the ticker-day, handed back with the result
-
-
-@dataclass(frozen=True, slots=True)
-class WriteResult(Generic[Ticket]):
-    request: WriteRequest[Ticket]
-    failure: DatabaseFailure | None = None  # a database error that remained after retries
-    error: str | None = None  # any other error (a document the database refused, a bug, an interrupt)
-
-    @property
-    def written(self) -> bool:
-        return self.failure is None and self.error is None
-
-    @property
-    def reason(self) -> str | None:
-        return self.failure.reason if self.failure is not None else self.error
 
 
 class Writer(Protocol[Ticket]):
@@ -94,148 +49,42 @@ class Writer(Protocol[Ticket]):
         ...
 
 
-class _GroupAborted(Exception):
-    """A fault that fails the whole group (raised with the database error as its cause)."""
-
-
-class _Connection:
-    """One connection kept for all of a batch's writes (no pool checkout or Session per group);
-    after any failure it is dropped and the next attempt opens a fresh one."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Connection | None = None
-
-    def write_group(self, requests: Sequence[WriteRequest[Ticket]]) -> list[WriteResult[Ticket]]:
-        if self._connection is None:
-            self._connection = self._engine.connect()
-        connection = self._connection
-        try:
-            with connection.begin():
-                if connection.dialect.name == "sqlite":
-                    # pysqlite begins no transaction for a SAVEPOINT: without this the first RELEASE
-                    # would commit. IMMEDIATE takes the write lock now, within the bounded busy wait.
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return [_write_one(connection, request) for request in requests]
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._connection is not None:
-            # a connection that is already gone cannot be closed any better
-            with contextlib.suppress(Exception):
-                self._connection.close()
-            self._connection = None
-
-
-def _write_one(connection: Connection, request: WriteRequest[Ticket]) -> WriteResult[Ticket]:
-    savepoint = connection.begin_nested()
-    try:
-        snapshots.upsert_documents(
-            connection, request.time, request.ticker_id, request.documents, request.keep_existing
-        )
-    except Exception as error:
-        if is_database_error(error) and classify(error) is not Fault.OTHER:
-            raise  # every ticker-day of the group would fail the same way: the group is aborted
-        savepoint.rollback()
-        return WriteResult(request, error=redact(describe(error))[:300])
-    savepoint.commit()
-    return WriteResult(request)
-
-
-def write_group(
-    connection: _Connection,
-    requests: Sequence[WriteRequest[Ticket]],
-    sleep: Callable[[float], None],
-    stop: StopRequest | None = None,
-) -> list[WriteResult[Ticket]]:
-    """One group in one transaction, retried whole on transient faults; results after it committed."""
-    first = requests[0].symbol
-
-    def on_retry(attempt: int, fault: Fault, error: str) -> None:
-        log.warning(
-            "write_retry", symbol=first, ticker_days=len(requests), attempt=attempt, fault=fault.value, error=error
-        )
-
-    try:
-        return with_retries(
-            lambda: connection.write_group(requests),
-            sleep=sleep,
-            what=f"writing {first}" + (f" and {len(requests) - 1} more ticker-days" if len(requests) > 1 else ""),
-            on_retry=on_retry,
-            give_up=(lambda: stop.requested) if stop is not None else None,
-        )
-    except DatabaseFailure as failure:
-        if stop is not None and stop.requested:
-            return [WriteResult(r, error=f"interrupted before it was written ({failure.reason})") for r in requests]
-        return [WriteResult(r, failure=failure) for r in requests]
-    except Exception as error:  # a bug: no ticker-day of the group is known to be written
-        reason = redact(describe(error))[:300]
-        return [WriteResult(r, error=reason) for r in requests]
-
-
-class _Group(Generic[Ticket]):
-    """Ticker-days waiting to be written together."""
-
-    def __init__(self) -> None:
-        self.requests: list[WriteRequest[Ticket]] = []
-        self.opened = 0.0
-
-    def add(self, request: WriteRequest[Ticket]) -> None:
-        if not self.requests:
-            self.opened = clock.monotonic()
-        self.requests.append(request)
-
-    @property
-    def due(self) -> bool:
-        return len(self.requests) >= GROUP_TICKER_DAYS or (
-            bool(self.requests) and clock.monotonic() - self.opened >= GROUP_SECONDS
-        )
-
-    def take(self) -> list[WriteRequest[Ticket]]:
-        taken, self.requests = self.requests, []
-        return taken
-
-
 class DocumentWriter(Generic[Ticket]):
-    """Groups on the caller's thread: a group is written when it is due or drained."""
+    """Groups on the caller's thread: each write goes into the open group, which commits when due or drained."""
 
     def __init__(
         self, session_factory: sessionmaker[Session], sleep: Callable[[float], None], stop: StopRequest | None = None
     ) -> None:
-        self._engine = engine_of(session_factory)
+        self._connection = GroupConnection(engine_of(session_factory))
         self._sleep = sleep
         self._stop = stop
-        self._group: _Group[Ticket] = _Group()
+        self._group: OpenGroup[Ticket] | None = None
         self._done: list[WriteResult[Ticket]] = []
-        self._connection: _Connection | None = None
 
     def submit(self, request: WriteRequest[Ticket]) -> None:
+        if self._group is None:
+            self._group = OpenGroup(self._connection, self._sleep, self._stop)
         self._group.add(request)
-        if self._group.due:
-            self._flush()
+        if self._group.full or not self._group.seconds_left():
+            self._commit()
 
     def completed(self) -> list[WriteResult[Ticket]]:
         done, self._done = self._done, []
         return done
 
     def drain(self) -> list[WriteResult[Ticket]]:
-        self._flush()
+        self._commit()
         return self.completed()
 
-    def _flush(self) -> None:
-        requests = self._group.take()
-        if requests:
-            if self._connection is None:
-                self._connection = _Connection(self._engine)
-            self._done.extend(write_group(self._connection, requests, self._sleep, self._stop))
+    def _commit(self) -> None:
+        if self._group is not None:
+            group, self._group = self._group, None
+            self._done.extend(group.commit())
 
     def close(self) -> None:
-        self._group.take()
+        self._group = None
         self._done.clear()
-        if self._connection is not None:
-            self._connection.close()
+        self._connection.close()
 
 
 class ThreadedDocumentWriter(Generic[Ticket]):
@@ -246,16 +95,16 @@ class ThreadedDocumentWriter(Generic[Ticket]):
         session_factory: sessionmaker[Session],
         sleep: Callable[[float], None],
         stop: StopRequest | None = None,
-        depth: int = GROUP_TICKER_DAYS,
+        depth: int = 64,
     ):
-        self._connection = _Connection(engine_of(session_factory))
+        self._connection = GroupConnection(engine_of(session_factory))
         self._sleep = sleep
         self._stop = stop
         self._depth = depth
         self._waiting: deque[WriteRequest[Ticket]] = deque()
         self._done: deque[WriteResult[Ticket]] = deque()
         self._in_flight = 0  # submitted and not yet handed back
-        self._flush = False  # the engine is draining: write what is there now
+        self._flush = False  # the engine is draining: commit what is there now
         self._closed = False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="kapman-writer", daemon=True)
@@ -298,27 +147,38 @@ class ThreadedDocumentWriter(Generic[Ticket]):
         self._thread.join(timeout=STOP_GRACE_SECONDS if stopping else 60)
 
     def _run(self) -> None:
+        group: OpenGroup[Ticket] | None = None
         try:
-            while (group := self._next_group()) is not None:
-                results = write_group(self._connection, group, self._sleep, self._stop)
-                with self._changed:
-                    self._done.extend(results)
-                    self._changed.notify_all()
+            while True:
+                request = self._next_request(group)
+                if request is _CLOSED:
+                    return  # an open group rolls back with the connection (the batch is over)
+                if isinstance(request, WriteRequest):
+                    group = group or OpenGroup(self._connection, self._sleep, self._stop)
+                    group.add(request)
+                if group is not None and (request is None or group.full or not group.seconds_left()):
+                    results = group.commit()
+                    group = None
+                    with self._changed:
+                        self._done.extend(results)
+                        self._changed.notify_all()
         finally:
             self._connection.close()
 
-    def _next_group(self) -> list[WriteRequest[Ticket]] | None:
-        """Wait for a first request, then gather more until the group is due, drained or stopped."""
-        group: _Group[Ticket] = _Group()
+    def _next_request(self, group: OpenGroup[Ticket] | None) -> WriteRequest[Ticket] | object | None:
+        """The next request; None when the open group is to be committed now (due, drained, stopping)."""
         with self._changed:
             while not self._waiting and not self._closed:
-                self._changed.wait()
-            while not self._closed:
-                while self._waiting and len(group.requests) < GROUP_TICKER_DAYS:
-                    group.add(self._waiting.popleft())
-                self._changed.notify_all()  # room for submit
-                stopping = self._stop is not None and self._stop.requested
-                if group.due or self._flush or stopping:
-                    break
-                self._changed.wait(max(0.0, group.opened + GROUP_SECONDS - clock.monotonic()))
-        return group.take() if group.requests and not self._closed else None
+                if group is not None:
+                    stopping = self._stop is not None and self._stop.requested
+                    if self._flush or stopping or not group.seconds_left():
+                        return None
+                self._changed.wait(group.seconds_left() if group is not None else None)
+            if self._closed:
+                return _CLOSED
+            request = self._waiting.popleft()
+            self._changed.notify_all()  # room for submit
+            return request
+
+
+_CLOSED = object()

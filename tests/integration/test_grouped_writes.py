@@ -1,0 +1,96 @@
+"""SPEC §7 grouped commits: one transaction per group of ticker-days, a savepoint each, results
+settled only once their group committed, and an interrupt commits the group in flight."""
+
+from __future__ import annotations
+
+import signal
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+
+from app.batch import groups, volatility_job
+from app.batch.dates import DateSelection
+from app.batch.interrupts import StopRequest
+from app.batch.options import BatchOptions
+from app.db import make_engine, make_session_factory
+from app.repositories import snapshots
+from app.services.daily import run_daily
+from app.services.dealer_metrics import run_dealer_metrics
+from tests.factories import TickerFactory, WatchlistFactory
+from tests.integration.faults import stored_texts
+from tests.integration.market import DAY, add_chain
+
+ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
+SYMBOLS = [f"S{i:02d}" for i in range(12)]
+
+
+def _twelve_tickers() -> None:
+    for symbol in SYMBOLS:
+        add_chain(TickerFactory(symbol=symbol, id=_ticker_id(symbol)))
+        WatchlistFactory(symbol=symbol)
+
+
+def _counting_commits(url: str) -> tuple[list[int], object]:
+    engine = make_engine(url)
+    commits: list[int] = []
+    event.listen(engine, "commit", lambda _conn: commits.append(1))
+    return commits, make_session_factory(engine)
+
+
+def test_ticker_days_commit_in_groups(db, monkeypatch):
+    _twelve_tickers()
+    monkeypatch.setattr(groups, "GROUP_TICKER_DAYS", 5)
+    commits, factory = _counting_commits(db.url)
+    summary = run_dealer_metrics(factory, ONE_DAY)
+    assert summary.exit_code == 0 and summary.processed == 12
+    assert len(commits) == 3  # 5 + 5 + 2 (the last group at the end of the batch); reads commit nothing
+    assert len(stored_texts(db.engine)) == 12
+
+
+def test_a_refused_ticker_day_rolls_back_alone_in_its_savepoint(db, monkeypatch, logs):
+    _twelve_tickers()
+    real = snapshots.upsert_documents
+
+    def refuse_s03(connection, time, ticker_id, *args, **kwargs):
+        real(connection, time, ticker_id, *args, **kwargs)  # written, then refused: the savepoint undoes it
+        if ticker_id == _ticker_id("S03"):
+            raise IntegrityError("UPSERT", {}, Exception("value too long for type character varying(50)"))
+
+    monkeypatch.setattr(snapshots, "upsert_documents", refuse_s03)
+    summary = run_dealer_metrics(db.session_factory, ONE_DAY)
+    assert summary.exit_code == 0 and summary.write_failed == 1 and summary.soft_failed_symbols == ["S03"]
+    assert len(stored_texts(db.engine)) == 11  # the eleven others of the same group committed
+    failed = [e for e in logs if e["event"] == "ticker_write_failed"]
+    assert [e["symbol"] for e in failed] == ["S03"] and "value too long" in failed[0]["error"]
+
+
+def _ticker_id(symbol: str):
+    from app.repositories.tickers import ticker_uuid
+
+    return ticker_uuid(symbol)
+
+
+def test_an_interrupt_commits_the_group_in_flight_and_settles_only_what_committed(db, monkeypatch):
+    """The stop comes while the fourth ticker-day is computed: the four computed ones are committed
+    in the group in flight, counted, and nothing else is written."""
+    for symbol in SYMBOLS:
+        add_chain(TickerFactory(symbol=symbol, id=_ticker_id(symbol)))
+        WatchlistFactory(symbol=symbol)
+    stop = StopRequest()
+    real = volatility_job.compute_volatility_metrics
+    computed: list[str] = []
+
+    def compute(chain, history, params, ctx, *args, **kwargs):
+        computed.append(ctx.symbol)
+        if len(computed) == 4:
+            stop.request(signal.SIGTERM)
+        return real(chain, history, params, ctx, *args, **kwargs)
+
+    monkeypatch.setattr(volatility_job, "compute_volatility_metrics", compute)
+    summary = run_daily(db.session_factory, ONE_DAY, stop=stop)
+    assert summary.exit_code == 143
+    assert summary.volatility.processed == summary.dealer.processed == 4
+    stored = stored_texts(db.engine)
+    assert sorted(tid for _, tid in stored) == sorted(str(_ticker_id(s)).replace("-", "") if db.backend == "sqlite"
+                                                      else str(_ticker_id(s)) for s in SYMBOLS[:4])  # fmt: skip
+    assert all(dealer and vol for dealer, vol in stored.values())
