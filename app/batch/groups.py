@@ -70,8 +70,12 @@ class GroupConnection:
         self._engine = engine
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
+        self._pipeline: contextlib.AbstractContextManager[Any] | None = None
 
-    def begin(self) -> None:
+    def begin(self, *, pipelined: bool = False) -> None:
+        """Open the group's transaction. `pipelined` (PostgreSQL): the statements are sent without
+        waiting for each answer (psycopg pipeline mode), so round trips do not dominate; an error
+        then surfaces later and fails the whole attempt, which is replayed without pipelining."""
         if self._connection is None:
             self._connection = self._engine.connect()
         try:
@@ -80,6 +84,11 @@ class GroupConnection:
                 # pysqlite begins no transaction for a SAVEPOINT: without this the first RELEASE
                 # would commit. IMMEDIATE takes the write lock now, within the bounded busy wait.
                 self._connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif pipelined:
+                driver = self._connection.connection.driver_connection
+                assert driver is not None
+                self._pipeline = driver.pipeline()
+                self._pipeline.__enter__()
         except BaseException:
             self.close()
             raise
@@ -90,6 +99,10 @@ class GroupConnection:
             self.begin()
         assert self._connection is not None
         try:
+            if self._pipeline is not None:  # no answer to judge yet: any error fails the attempt
+                with self._connection.begin_nested():
+                    _upsert(self._connection, request)
+                return WriteResult(request)
             return _write_one(self._connection, request)
         except BaseException:
             self.close()
@@ -97,6 +110,9 @@ class GroupConnection:
 
     def commit(self) -> None:
         try:
+            if self._pipeline is not None:
+                pipeline, self._pipeline = self._pipeline, None
+                pipeline.__exit__(None, None, None)  # every answer read: an error of the group raises here
             if self._transaction is not None:
                 self._transaction.commit()
         except BaseException:
@@ -118,16 +134,21 @@ class GroupConnection:
         if self._connection is not None:
             # a connection that is already gone cannot be closed any better
             with contextlib.suppress(Exception):
+                if self._pipeline is not None:  # never hand a connection in pipeline mode back to the pool
+                    self._connection.invalidate()
                 self._connection.close()
             self._connection = None
+        self._pipeline = None
+
+
+def _upsert(connection: Connection, request: WriteRequest[Ticket]) -> None:
+    snapshots.upsert_documents(connection, request.time, request.ticker_id, request.documents, request.keep_existing)
 
 
 def _write_one(connection: Connection, request: WriteRequest[Ticket]) -> WriteResult[Ticket]:
     savepoint = connection.begin_nested()
     try:
-        snapshots.upsert_documents(
-            connection, request.time, request.ticker_id, request.documents, request.keep_existing
-        )
+        _upsert(connection, request)
     except Exception as error:
         if is_database_error(error) and classify(error) is not Fault.OTHER:
             raise  # every ticker-day of the group would fail the same way: the group is aborted
@@ -191,6 +212,11 @@ class OpenGroup(Generic[Ticket]):
         self.opened = clock.monotonic()
 
     def add(self, request: WriteRequest[Ticket]) -> None:
+        if not self.requests:
+            try:
+                self._connection.begin(pipelined=True)
+            except Exception as error:
+                self._failed = error
         self.requests.append(request)
         if self._failed is None:
             try:
@@ -212,4 +238,10 @@ class OpenGroup(Generic[Ticket]):
                 return self._results
             except Exception as error:
                 self._failed = error
-        return write_group(self._connection, self.requests, self._sleep, self._stop, first_error=self._failed)
+        # A fault every ticker-day would meet counts as the first attempt; anything else (one ticker-day
+        # the database refused, seen only through the pipeline) is sorted out by a replay with savepoints.
+        failed = self._failed
+        shared = (
+            failed if failed is not None and is_database_error(failed) and classify(failed) is not Fault.OTHER else None
+        )
+        return write_group(self._connection, self.requests, self._sleep, self._stop, first_error=shared)

@@ -94,3 +94,33 @@ def test_an_interrupt_commits_the_group_in_flight_and_settles_only_what_committe
     assert sorted(tid for _, tid in stored) == sorted(str(_ticker_id(s)).replace("-", "") if db.backend == "sqlite"
                                                       else str(_ticker_id(s)) for s in SYMBOLS[:4])  # fmt: skip
     assert all(dealer and vol for dealer, vol in stored.values())
+
+
+def test_a_row_the_server_refuses_inside_a_pipelined_group_rolls_back_alone(pg_db, logs):
+    """On PostgreSQL a group is pipelined: the refusal is only seen when the group syncs, so the group
+    is replayed with a savepoint per ticker-day and only the refused one is left out."""
+    from sqlalchemy import text
+
+    _twelve_tickers()
+    refused = _ticker_id("S05")
+    with pg_db.engine.begin() as conn:
+        conn.execute(text(
+            "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.ticker_id = '{refused}' THEN RAISE EXCEPTION 'refused by another stage'; END IF; "
+            "RETURN NEW; END $$"
+        ))  # fmt: skip
+        conn.execute(text("CREATE TRIGGER refuse_one BEFORE INSERT OR UPDATE ON daily_snapshots "
+                          "FOR EACH ROW EXECUTE FUNCTION refuse_one()"))  # fmt: skip
+    try:
+        sleeps: list[float] = []
+        summary = run_daily(pg_db.session_factory, ONE_DAY, sleep=sleeps.append)
+        stored = stored_texts(pg_db.engine)
+    finally:
+        with pg_db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse_one ON daily_snapshots"))
+            conn.execute(text("DROP FUNCTION refuse_one()"))
+    assert summary.exit_code == 0 and sleeps == []  # a refusal of one row is not retried
+    assert summary.volatility.soft_failed_symbols == ["S05"] and summary.volatility.write_failed == 1
+    assert sorted(tid for _, tid in stored) == sorted(str(_ticker_id(s)) for s in SYMBOLS if s != "S05")
+    failed = [e for e in logs if e["event"] == "ticker_write_failed"]
+    assert [e["symbol"] for e in failed] == ["S05"] and "refused by another stage" in failed[0]["error"]
