@@ -110,24 +110,29 @@ class GexBucket(BaseModel):
     model_config = _DOC
 
     dte_min: int
-    dte_max: int
+    dte_max: int | None  # None: the open-ended last bucket (91+)
     gex_net: float
     gex_total: float
+    vanna_exposure: float  # §13.2, over the bucket's contracts with a usable IV
+    charm_exposure: float
 
 
 class LevelsCounts(BaseModel):
     model_config = _DOC
 
-    contracts_used: int  # eligible contracts with a usable IV: the Black–Scholes measures use these
+    universe_contracts: int  # §12.1: not expired, not malformed, OI > 0, whatever the §5.1 thresholds
+    contracts_used: int  # of those, with a usable IV: the Black–Scholes measures use these
     left_out_no_iv: int
+    left_out_no_gamma: int  # no finite provider gamma: out of the GEX walls and bucket GEX
     left_out_no_delta: int
 
 
 class DealerLevels(BaseModel):
-    """§12.1 market levels (beside the seed's metrics, never instead of them)."""
+    """§12.1 market levels and §13.2 exposures (beside the seed's metrics, never instead of them)."""
 
     model_config = _DOC
 
+    universe: str
     zero_gamma: float | None
     zero_gamma_method: str
     gamma_at_spot: float | None
@@ -136,7 +141,54 @@ class DealerLevels(BaseModel):
     gex_by_dte: list[GexBucket]
     zero_dte_share: float | None
     dex_net: float | None
+    vanna_exposure: float | None
+    charm_exposure: float | None
     levels_counts: LevelsCounts
+
+
+LevelPosition = Literal["above", "at", "below", "unknown"]
+FlipStatus = Literal["ok", "out_of_band", "none"]
+
+
+class GexStrike(BaseModel):
+    model_config = _DOC
+
+    strike: float
+    gex: float
+    distance_pct: float
+
+
+class DealerPositioning(BaseModel):
+    """§13.1: where spot stands against the levels, and the GEX strikes either side of it."""
+
+    model_config = _DOC
+
+    spot_vs_zero_gamma_pct: float | None
+    spot_vs_flip_pct: float | None
+    position_vs_zero_gamma: LevelPosition
+    position_vs_flip: LevelPosition
+    flip_status: FlipStatus
+    call_resistance: list[GexStrike]
+    put_support: list[GexStrike]
+
+
+class DealerChanges(BaseModel):
+    """§13.3: what changed since the previous dealer document of the ticker."""
+
+    model_config = _DOC
+
+    previous_snapshot_date: str | None
+    sessions_apart: int | None
+    spot_change_pct: float | None
+    gex_net_change: float | None
+    gamma_at_spot_change: float | None
+    zero_gamma_change_pct: float | None
+    call_gex_wall_previous: float | None
+    put_gex_wall_previous: float | None
+    call_gex_wall_moved: bool | None
+    put_gex_wall_moved: bool | None
+    position_changed: bool | None
+    regime_changed: bool | None
 
 
 class DealerMetrics(BaseModel):
@@ -165,6 +217,8 @@ class DealerMetrics(BaseModel):
     primary_call_wall: Wall | None
     primary_put_wall: Wall | None
     levels: DealerLevels
+    positioning: DealerPositioning
+    changes: DealerChanges
     metadata: DealerMetadata
 
 
