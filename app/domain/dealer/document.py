@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.domain.chain import OptionChain
-from app.domain.dealer.changes import Changes, PreviousDealer
+from app.domain.dealer.changes import Changes
 from app.domain.dealer.exposure import WallLevel
 from app.domain.dealer.levels import UNIVERSE, ZERO_GAMMA_METHOD, DteBucket, Levels, empty_buckets
 from app.domain.dealer.positioning import Positioning, RankedStrike
@@ -25,6 +25,7 @@ from app.domain.models import (
     Wall,
     iso_utc,
 )
+from app.domain.previous import PreviousDealer
 from app.domain.rounding import round_or_none, round_to
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.domain.chain import FloatArray, OptionChain
-from app.domain.dealer.changes import NO_PREVIOUS_DOCUMENT, Changes, DealerSnapshot, PreviousDealer, compute_changes
+from app.domain.dealer.changes import NO_PREVIOUS_DOCUMENT, Changes, compute_changes
 from app.domain.dealer.eligibility import Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
@@ -26,6 +26,7 @@ from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
 from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
+from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.domain.rounding import round_or_none
 
 NO_USABLE_IV = "no_usable_iv_for_levels"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.domain.dealer import compute_dealer_metrics
-from app.domain.dealer.changes import DealerSnapshot, PreviousDealer
 from app.domain.models import DealerParams
+from app.domain.previous import DealerSnapshot, PreviousDealer
 from tests.unit.chains import chain, context
 
 # S = 100: call GEX = −|γ| · OI · 10,000, put GEX = +|γ| · OI · 10,000 (kapman)
