@@ -3,17 +3,23 @@ dealer document, read in the chunk's batched read and carried forward inside a r
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 
 from sqlalchemy import delete, select, update
+from typer.testing import CliRunner
 
 from app.batch.dates import DateSelection
 from app.batch.options import BatchOptions
+from app.reporting.show import build_show_table
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.tickers import ticker_uuid
 from app.services.daily import run_daily
 from app.services.dealer_metrics import run_dealer_metrics
 from app.time import sessions, snapshot_time
+from cli.main import app
 from tests.factories import (
     DailySnapshotFactory,
     OhlcvFactory,
@@ -23,6 +29,8 @@ from tests.factories import (
     chain_time,
 )
 from tests.integration.market import DAY, NEXT_DAY, build_sessions
+
+runner = CliRunner()
 
 BEFORE = dt.date(2023, 12, 29)  # a Friday; 2024-01-01 is a holiday: DAY is the next session
 # Day one: a heavy call at spot 100 (dealers short gamma there), call wall 100, put wall 95.
@@ -154,3 +162,31 @@ def test_a_range_run_equals_its_dates_run_one_by_one(db):
     for day in days:
         assert run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=day))).exit_code == 0
     assert all_dealer_documents(db) == ranged
+
+
+def test_show_gives_position_against_zero_gamma_resistance_support_and_the_days_changes(db):
+    build_two_sessions()
+    run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(start=DAY, end=NEXT_DAY)))
+    second = dealer(db, NEXT_DAY)
+    (row,) = build_show_table(db.session_factory, NEXT_DAY).rows
+    positioning = second["positioning"]
+    assert (row.vs_zero_gamma, row.spot_vs_zero_gamma_pct) == (
+        positioning["position_vs_zero_gamma"], positioning["spot_vs_zero_gamma_pct"]
+    )  # fmt: skip
+    # day two, S = 102: the only call strike ≥ S is 105; the only put strike ≤ S is 100
+    assert (row.call_resistance, row.put_support) == (105.0, 100.0)
+    assert row.gex_net_change == 4_180_800.0
+    assert row.changed == "regime, position, call wall (was 100), put wall (was 95)"
+    (first,) = build_show_table(db.session_factory, DAY).rows
+    assert first.changed is None and first.gex_net_change is None  # nothing to compare against
+    for output in ("json", "csv", "table"):
+        shown = runner.invoke(app, ["show", "--db-url", db.url, "--date", NEXT_DAY.isoformat(), "--format", output])
+        assert shown.exit_code == 0, shown.stderr
+        if output == "json":
+            (payload,) = json.loads(shown.stdout)["rows"]
+            assert payload["call_resistance"] == 105.0 and payload["changed"] == row.changed
+        elif output == "csv":
+            (record,) = csv.DictReader(io.StringIO(shown.stdout))
+            assert record["put_support"] == "100.0" and record["gex_net_change"] == "4180800.0"
+        else:
+            assert "4.18" in shown.stdout and "resist" in shown.stdout  # Δ net GEX in $ millions
