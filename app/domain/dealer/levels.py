@@ -11,25 +11,21 @@ sign. Vanna and charm exposures use the same per-contract terms at spot.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain, usable_iv
-from app.domain.dealer.exposure import compute_contract_gex, contract_sign
+from app.domain.dealer.exposure import contract_sign, unique_strikes
+from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, spot_exposures, sweep_levels
 
 UNIVERSE = "all_open_interest"
-GRID_START, GRID_STEP, GRID_LEVELS = 0.80, 0.0025, 161
 ZERO_GAMMA_METHOD = "bs_spot_sweep_pm20"
 NO_ZERO_GAMMA = "no_zero_gamma_in_range"
 # (dte_min, dte_max) of the six buckets; the last is open-ended
 DTE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 0), (1, 7), (8, 30), (31, 60), (61, 90), (91, None))
 _BUCKET_STARTS = np.array([low for low, _ in DTE_BUCKETS[1:]], dtype=np.float64)
-_BLOCK = 4096  # contracts per block of the contracts × levels matrix (bounds its memory)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-DAYS_PER_YEAR = 365.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +45,13 @@ class StrikeGex:
     strikes: FloatArray
     gex: FloatArray
 
-    @classmethod
-    def of(cls, strike: FloatArray, contract_gex: FloatArray) -> StrikeGex:
-        strikes, inverse = np.unique(strike, return_inverse=True)
-        per_strike = np.bincount(inverse, weights=contract_gex, minlength=strikes.shape[0]).astype(np.float64)
-        return cls(strikes, per_strike)
-
 
 @dataclass(frozen=True, slots=True)
 class Levels:
     """§12.1 and §13.2 figures, unrounded (GEX in dollars per 1% move of spot)."""
 
     spots: FloatArray  # the sweep's levels s
-    gamma_profile: FloatArray  # Γ(s) at those levels (empty without usable IVs)
+    gamma_profile: FloatArray  # Γ(s) at those levels when swept whole, else empty
     zero_gamma: float | None
     gamma_at_spot: float | None
     call_gex: StrikeGex
@@ -80,97 +70,9 @@ class Levels:
     left_out_for_delta: int
 
 
-@dataclass(frozen=True, slots=True)
-class BlackScholesTerms:
-    """Per-contract terms every Black–Scholes measure shares, computed once per chain."""
-
-    log_strikes: FloatArray
-    vol: FloatArray
-    years: FloatArray
-    vol_root_t: FloatArray  # σ√T
-    inverse: FloatArray  # 1 / σ√T
-    weight: FloatArray  # sign · OI · 100
-
-    @classmethod
-    def of(cls, chain: OptionChain, convention: str) -> BlackScholesTerms:
-        vol_root_t = chain.implied_volatility * np.sqrt(chain.years_to_expiry)
-        return cls(
-            log_strikes=np.log(chain.strike),
-            vol=chain.implied_volatility,
-            years=chain.years_to_expiry,
-            vol_root_t=vol_root_t,
-            inverse=1.0 / vol_root_t,
-            weight=contract_sign(chain.is_call, convention) * chain.open_interest * CONTRACT_MULTIPLIER,
-        )
-
-
 def levels_universe(chain: OptionChain) -> BoolArray:
     """§12.1 universe: not malformed, not expired (§3), open interest > 0."""
     return ~chain.malformed & ~chain.expired & (chain.open_interest > 0)
-
-
-def sweep_levels(spot: float) -> FloatArray:
-    """§12.1 grid: s = S · (0.80 + 0.0025 · i), i = 0 … 160."""
-    return spot * (GRID_START + GRID_STEP * np.arange(GRID_LEVELS, dtype=np.float64))
-
-
-def gamma_exposure_at(spots: FloatArray, terms: BlackScholesTerms) -> FloatArray:
-    """Γ(s) for each s of `spots` (dollars per 1% move), over contracts × levels in blocks.
-
-    Γ(s) = s · Σ sign · OI · 100 · 0.01 · φ(d1) / (σ√T): the s² of GEX over the s of γ_BS.
-    Computed in place (the exponential itself is a fifth of the cost; temporaries were the
-    rest) and summed with einsum's own loop, not BLAS, so a run gives the same bytes every time.
-    """
-    coefficient = terms.weight * 0.01 * terms.inverse * _INV_SQRT_2PI
-    log_spots = np.log(spots)
-    total = np.zeros(spots.shape[0])
-    for start in range(0, terms.weight.shape[0], _BLOCK):
-        block = slice(start, start + _BLOCK)
-        d1 = np.subtract.outer(terms.log_strikes[block], log_spots)  # ln K − ln s
-        d1 *= -terms.inverse[block, None]
-        d1 += 0.5 * terms.vol_root_t[block, None]
-        np.square(d1, out=d1)
-        d1 *= -0.5
-        np.exp(d1, out=d1)  # now φ(d1) · √(2π)
-        total += np.einsum("i,ij->j", coefficient[block], d1)
-    return total * spots
-
-
-@dataclass(frozen=True, slots=True)
-class SpotExposures:
-    """Per-contract §13.2 terms at spot, already signed and weighted (dollars), and Γ(S)."""
-
-    gamma_at_spot: float
-    vanna: FloatArray  # sign · vanna · OI · 100 · S · 0.01
-    charm: FloatArray  # sign · charm / 365 · OI · 100 · S
-
-
-def spot_exposures(spot: float, terms: BlackScholesTerms) -> SpotExposures:
-    """§12.1 Γ(S) and §13.2 vanna/charm of each contract at spot: vanna = −φ(d1)·d2/σ, charm = φ(d1)·d2/(2T)."""
-    d1 = (math.log(spot) - terms.log_strikes) * terms.inverse + 0.5 * terms.vol_root_t
-    d2 = d1 - terms.vol_root_t
-    density = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
-    weighted = terms.weight * density * d2  # sign · OI · 100 · φ(d1) · d2
-    gamma = spot * float(np.dot(terms.weight * 0.01 * terms.inverse, density))
-    return SpotExposures(
-        gamma_at_spot=gamma,
-        vanna=-weighted / terms.vol * (spot * 0.01),
-        charm=weighted / (2.0 * terms.years) * (spot / DAYS_PER_YEAR),
-    )
-
-
-def zero_gamma_crossing(spots: FloatArray, gamma: FloatArray, spot: float) -> float | None:
-    """§12.1 zero gamma: of the crossings between adjacent levels a, b where Γ(a)·Γ(b) < 0 (or
-    Γ(b) = 0 ≠ Γ(a)), at a + (b − a)·|Γ(a)| / |Γ(b) − Γ(a)|, the one nearest spot (the lower on a tie)."""
-    a, b = gamma[:-1], gamma[1:]
-    crossing = (a * b < 0) | ((b == 0) & (a != 0))
-    hits = np.flatnonzero(crossing)
-    if hits.size == 0:
-        return None
-    lo, hi = spots[hits], spots[hits + 1]
-    at = lo + (hi - lo) * np.abs(a[hits]) / np.abs(b[hits] - a[hits])
-    order = np.lexsort((at, np.abs(at - spot)))  # nearest, then the lower
-    return float(at[order[0]])
 
 
 def gex_wall(per_strike: StrikeGex, spot: float) -> float | None:
@@ -189,16 +91,16 @@ def bucket_of(dte_days: FloatArray) -> npt.NDArray[np.intp]:
 
 
 def gex_by_dte(
-    strike: FloatArray,
+    width: int,
+    inverse: npt.NDArray[np.intp],
     bucket: npt.NDArray[np.intp],
     contract_gex: FloatArray,
     exposures: tuple[npt.NDArray[np.intp], FloatArray, FloatArray] | None,
 ) -> tuple[DteBucket, ...]:
     """§12.1 net and gross GEX by DTE bucket (gross over each bucket's own strike sums) and §13.2 vanna
-    and charm per bucket; `exposures` = (bucket, vanna, charm) of the contracts with a usable IV."""
+    and charm per bucket. `inverse` places each contract among `width` strikes; `exposures` = (bucket,
+    vanna, charm) of the contracts with a usable IV."""
     size = len(DTE_BUCKETS)
-    strikes, inverse = np.unique(strike, return_inverse=True)
-    width = max(strikes.shape[0], 1)
     per_strike = np.bincount(bucket * width + inverse, weights=contract_gex, minlength=size * width)
     per_strike = per_strike.reshape(size, width)
     net, gross = per_strike.sum(axis=1), np.abs(per_strike).sum(axis=1)
@@ -214,66 +116,82 @@ def gex_by_dte(
     )
 
 
-def dex_net(chain: OptionChain, spot: float, convention: str) -> tuple[float | None, int]:
+def dex_net(is_call: BoolArray, delta: FloatArray, oi: FloatArray, spot: float, convention: str) -> float | None:
     """§12.1 delta exposure, dollars: Σ sign · Δ · OI · 100 · S with the provider's delta and the GEX
-    sign convention; (None, left out) when no contract has a finite delta."""
-    finite = np.isfinite(chain.delta)
-    left_out = int(np.count_nonzero(~finite))
+    sign convention, over the contracts with a finite delta; None when none has one."""
+    finite = np.isfinite(delta)
     if not np.any(finite):
-        return None, left_out
-    signed = contract_sign(chain.is_call[finite], convention) * chain.delta[finite] * chain.open_interest[finite]
-    return float(signed.sum() * CONTRACT_MULTIPLIER * spot), left_out
+        return None
+    signed = contract_sign(is_call[finite], convention) * delta[finite] * oi[finite]
+    return float(signed.sum() * CONTRACT_MULTIPLIER * spot)
+
+
+def per_type(
+    strikes: FloatArray, inverse: npt.NDArray[np.intp], gex: FloatArray, is_call: BoolArray, with_gamma: BoolArray
+) -> tuple[StrikeGex, StrikeGex]:
+    """Call and put GEX per strike, each over the strikes where that type has a contract with a finite
+    gamma (`gex` is 0 for the others); one bincount per figure, puts and calls side by side."""
+    slot = 2 * inverse + is_call
+    size = 2 * strikes.shape[0]
+    present = (np.bincount(slot, weights=with_gamma, minlength=size) > 0).reshape(-1, 2)
+    summed = np.bincount(slot, weights=gex, minlength=size).astype(np.float64).reshape(-1, 2)
+    put, call = present[:, 0], present[:, 1]
+    return StrikeGex(strikes[call], summed[call, 1]), StrikeGex(strikes[put], summed[put, 0])
 
 
 def empty_buckets() -> tuple[DteBucket, ...]:
     return tuple(DteBucket(low, high, 0.0, 0.0, 0.0, 0.0) for low, high in DTE_BUCKETS)
 
 
-def compute_levels(chain: OptionChain, spot: float, convention: str) -> Levels:
-    """Every §12.1 and §13.2 figure of a ticker-day with a spot, over the chain's §12.1 universe."""
-    universe = chain.take(levels_universe(chain))
-    priced = usable_iv(universe.implied_volatility) & np.isfinite(universe.years_to_expiry)
-    modelled = universe.take(priced)
+def compute_levels(chain: OptionChain, spot: float, convention: str, *, whole_profile: bool = False) -> Levels:
+    """Every §12.1 and §13.2 figure of a ticker-day with a spot, over the chain's §12.1 universe.
+
+    The universe's columns are taken once; no per-contract work is repeated between the measures.
+    `whole_profile` asks for Γ(s) at all 161 levels (a chart draws it); otherwise the sweep stops as
+    soon as the crossing nearest spot is known.
+    """
+    keep = levels_universe(chain)
+    strike, is_call, oi = chain.strike[keep], chain.is_call[keep], chain.open_interest[keep]
+    vol, years, gamma = chain.implied_volatility[keep], chain.years_to_expiry[keep], chain.gamma[keep]
+    sign = contract_sign(is_call, convention)
+    bucket = bucket_of(chain.dte_days[keep])
+    priced = usable_iv(vol) & np.isfinite(years)
+    used = int(np.count_nonzero(priced))
     spots = sweep_levels(spot)
-    bucket = bucket_of(universe.dte_days)
-    profile_gex: FloatArray = np.empty(0)
+    profile: FloatArray = np.empty(0)
     zero: float | None = None
-    at_spot: float | None = None
-    vanna: float | None = None
-    charm: float | None = None
-    exposures = None
-    if len(modelled):
-        terms = BlackScholesTerms.of(modelled, convention)
-        profile_gex = gamma_exposure_at(spots, terms)
-        zero = zero_gamma_crossing(spots, profile_gex, spot)
+    at: SpotExposures | None = None
+    if used:
+        weight = sign[priced] * oi[priced] * CONTRACT_MULTIPLIER
+        terms = BlackScholesTerms.of(strike[priced], vol[priced], years[priced], weight)
+        profile, zero = Sweep(spot, spots, terms).zero_gamma(whole_profile=whole_profile)
         at = spot_exposures(spot, terms)
-        at_spot, vanna, charm = at.gamma_at_spot, float(at.vanna.sum()), float(at.charm.sum())
-        exposures = (bucket[priced], at.vanna, at.charm)
-    with_gamma = np.isfinite(universe.gamma)
-    gex = compute_contract_gex(universe.take(with_gamma), spot, convention)
-    calls, puts = universe.is_call[with_gamma], universe.is_put[with_gamma]
-    strike = universe.strike[with_gamma]
-    call_gex, put_gex = StrikeGex.of(strike[calls], gex[calls]), StrikeGex.of(strike[puts], gex[puts])
-    buckets = gex_by_dte(strike, bucket[with_gamma], gex, exposures)
+    with_gamma = np.isfinite(gamma)
+    # §5.2 contract GEX; a contract without a finite gamma weighs nothing in the walls and buckets
+    gex = np.where(with_gamma, sign * np.abs(gamma) * oi * spot * spot * 0.01 * CONTRACT_MULTIPLIER, 0.0)
+    strikes, inverse = unique_strikes(strike)
+    call_gex, put_gex = per_type(strikes, inverse, gex, is_call, with_gamma)
+    exposures = (bucket[priced], at.vanna, at.charm) if at is not None else None
+    buckets = gex_by_dte(max(strikes.shape[0], 1), inverse, bucket, gex, exposures)
     gross = sum(b.gex_total for b in buckets)
-    dex, no_delta = dex_net(universe, spot, convention)
+    delta = chain.delta[keep]
     return Levels(
         spots=spots,
-        gamma_profile=profile_gex,
+        gamma_profile=profile,
         zero_gamma=zero,
-        gamma_at_spot=at_spot,
+        gamma_at_spot=at.gamma_at_spot if at is not None else None,
         call_gex=call_gex,
         put_gex=put_gex,
         call_gex_wall=gex_wall(call_gex, spot),
         put_gex_wall=gex_wall(put_gex, spot),
         buckets=buckets,
         zero_dte_share=buckets[0].gex_total / gross if gross else None,
-        dex_net=dex,
-        vanna_exposure=vanna,
-        charm_exposure=charm,
-        universe_contracts=len(universe),
-        contracts_used=len(modelled),
-        left_out_for_iv=len(universe) - len(modelled),
+        dex_net=dex_net(is_call, delta, oi, spot, convention),
+        vanna_exposure=float(at.vanna.sum()) if at is not None else None,
+        charm_exposure=float(at.charm.sum()) if at is not None else None,
+        universe_contracts=int(strike.shape[0]),
+        contracts_used=used,
+        left_out_for_iv=int(strike.shape[0]) - used,
         left_out_for_gamma=int(np.count_nonzero(~with_gamma)),
-        left_out_for_delta=no_delta,
+        left_out_for_delta=int(np.count_nonzero(~np.isfinite(delta))),
     )

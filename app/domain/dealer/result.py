@@ -21,6 +21,7 @@ from app.domain.dealer.exposure import (
     compute_gex_profile,
     compute_gex_slope,
     compute_walls,
+    unique_strikes,
 )
 from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
 from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
@@ -88,17 +89,19 @@ def compute_dealer(
     *,
     iv_rank: float | None = None,
     previous: PreviousDealer | None = None,
+    whole_profile: bool = False,
 ) -> DealerResult:
     """SPEC §5, §12.1 and §13.1–13.3 for one ticker-day. `chain` is None when there is no options
     snapshot at or before the cut-off; `previous` is the ticker's previous dealer document (None:
-    there is none). Degenerate inputs give a result without figures and a reason, never NaN."""
+    there is none); `whole_profile` keeps Γ(s) at every level for a chart. Degenerate inputs give a
+    result without figures and a reason, never NaN."""
     result = compute_seed(chain, spot, params, iv_rank=iv_rank)
     diagnostics = list(result.diagnostics)
     levels: Levels | None = None
     positioning = UNKNOWN_POSITIONING
     if chain is not None and result.spot is not None and result.processing_status != "NO_OPTIONS":
         # §12.1 is over all open interest, whatever the §5.1 thresholds left of the chain
-        levels = compute_levels(chain, result.spot, params.sign_convention)
+        levels = compute_levels(chain, result.spot, params.sign_convention, whole_profile=whole_profile)
         if levels.contracts_used == 0:
             diagnostics.append(NO_USABLE_IV)
         elif levels.zero_gamma is None:
@@ -148,7 +151,7 @@ def compute_seed(
         eligibility=eligibility,
         eligible=eligible,
         total_open_interest=total_oi,
-        strikes_count=int(np.unique(eligible.strike).shape[0]),
+        strikes_count=int(unique_strikes(eligible.strike)[0].shape[0]),
         diagnostics=("missing_spot",),
     )
     if spot is None:

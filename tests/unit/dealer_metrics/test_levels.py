@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.domain.dealer import compute_dealer, compute_dealer_metrics
-from app.domain.dealer.levels import sweep_levels, zero_gamma_crossing
+from app.domain.dealer.sweep import sweep_levels, zero_gamma_crossing
 from app.domain.models import DealerParams
 from tests.unit.chains import chain, context
 
