@@ -10,21 +10,19 @@ from app.domain.dealer.positioning import Positioning, RankedStrike
 from app.domain.dealer.result import DealerResult, compute_dealer
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
-    DealerChanges,
     DealerFilterStats,
     DealerLevels,
     DealerMetadata,
     DealerMetrics,
     DealerParams,
-    DealerPositioning,
     GexBucket,
-    GexStrike,
     LevelsCounts,
     SnapshotContext,
     SpotSource,
     Wall,
     iso_utc,
 )
+from app.domain.positioning_models import DealerChanges, DealerPositioning, GexStrike
 from app.domain.previous import PreviousDealer
 from app.domain.rounding import round_or_none, round_to
 

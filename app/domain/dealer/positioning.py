@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.domain.dealer.levels import StrikeGex
-from app.domain.models import FlipStatus, LevelPosition
+from app.domain.positioning_models import FlipStatus, LevelPosition
 
 AT_LEVEL_BAND = 0.005  # |S / level − 1| within this is `at` the level
 FLIP_BAND = 0.15  # a flip farther than this from spot is decided by far-wing strikes
