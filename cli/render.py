@@ -14,6 +14,9 @@ from app.reporting.show import COLUMNS, ShowTable
 
 HEADERS = {
     "symbol": "symbol", "dealer_status": "dealer", "position": "position", "gex_net": "net GEX $M",
+    "vs_zero_gamma": "vs zero γ", "spot_vs_zero_gamma_pct": "to zero γ %", "call_resistance": "resist",
+    "put_support": "support", "gex_net_change": "Δ GEX $M", "zero_gamma_change_pct": "Δ zero γ %",
+    "changed": "changed",
     "gamma_flip": "flip", "zero_gamma": "zero γ", "call_wall": "OI call", "put_wall": "OI put",
     "call_gex_wall": "GEX call", "put_gex_wall": "GEX put", "dgpi": "DGPI", "average_iv": "avg IV",
     "iv_rank": "IV rank", "atm_iv_30d": "IV30", "iv30_rank": "IV30 rk", "put_call_oi": "P/C OI",
@@ -24,6 +27,8 @@ FORMATS = {
     "gamma_flip": "{:,g}", "zero_gamma": "{:,g}", "call_wall": "{:,g}", "put_wall": "{:,g}",
     "call_gex_wall": "{:,g}", "put_gex_wall": "{:,g}", "dgpi": "{:.2f}", "iv_rank": "{:.1f}",
     "iv30_rank": "{:.1f}", "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
+    "spot_vs_zero_gamma_pct": "{:+.2f}", "call_resistance": "{:,g}", "put_support": "{:,g}",
+    "zero_gamma_change_pct": "{:+.2f}",
 }  # fmt: skip
 PERCENT = {"average_iv", "atm_iv_30d"}  # decimals in the documents (0.42), shown as 42.0%
 SIGNS = {"kapman": "kapman sign: calls −, puts +", "industry": "industry sign: calls +, puts −"}
@@ -32,7 +37,7 @@ SIGNS = {"kapman": "kapman sign: calls −, puts +", "industry": "industry sign:
 def table_cell(name: str, value) -> str:
     if value is None:
         return "—"
-    if name == "gex_net":
+    if name in ("gex_net", "gex_net_change"):
         return f"{value / 1e6:,.2f}"
     if name in PERCENT:
         return f"{value * 100:.1f}%"
@@ -65,12 +70,12 @@ def render_show_table(table: ShowTable, output: str) -> None:
     console = Console(width=max(Console().width, 240))
     view = Table(title=table_title(table), header_style="bold")
     for name in COLUMNS:
-        left = name in ("symbol", "position", "note")
+        left = name in ("symbol", "position", "vs_zero_gamma", "changed", "note")
         view.add_column(
             HEADERS[name],
             justify="left" if left else "right",
-            no_wrap=name != "note",
-            min_width=len(HEADERS[name]) if name != "note" else 12,
+            no_wrap=name not in ("note", "changed"),
+            min_width=len(HEADERS[name]) if name not in ("note", "changed") else 12,
         )
     for row in rows:
         view.add_row(*(table_cell(name, row[name]) for name in COLUMNS))

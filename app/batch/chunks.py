@@ -29,6 +29,8 @@ from app.batch.interrupts import StopRequest
 from app.batch.retry import with_retries
 from app.db import is_in_memory_sqlite
 from app.domain.chain import OptionChain
+from app.domain.previous import DealerSnapshot
+from app.repositories.dealer_history import load_previous_dealer
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
 from app.repositories.snapshots import RowState, SnapshotRepository
@@ -51,6 +53,7 @@ class ReadPlan:
     own_cutoffs: frozenset[dt.datetime]  # the snapshot times this run writes
     max_tickers: int
     max_contracts: int
+    previous_dealer: bool = False  # §13.3: each ticker's previous dealer document
 
 
 @dataclass(slots=True)
@@ -64,6 +67,7 @@ class ChunkInputs:
     spots: dict[uuid.UUID, float | None]
     row_states: dict[uuid.UUID, RowState]
     history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = field(default_factory=dict)
+    previous_dealer: dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]] = field(default_factory=dict)
 
 
 def pack_chunks(
@@ -106,6 +110,7 @@ class ChunkReader:
         self._sleep = sleep
         self._stop = stop
         self._history_read: set[uuid.UUID] = set()
+        self._previous_read: set[uuid.UUID] = set()
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
@@ -139,6 +144,7 @@ class ChunkReader:
         ids = [r.ticker_id for r in refs]
         snapshot_times = {tid: times[tid].time for tid in ids if tid in times}
         fresh = [tid for tid in ids if tid not in self._history_read] if plan.history_lookback else []
+        unmet = [tid for tid in ids if tid not in self._previous_read] if plan.previous_dealer else []
 
         def read() -> ChunkInputs:
             with self._session_factory() as session:
@@ -160,10 +166,15 @@ class ChunkReader:
                         through=max(plan.own_cutoffs),
                         excluding=plan.own_cutoffs,
                     )
+                if unmet:
+                    inputs.previous_dealer = load_previous_dealer(
+                        session, unmet, target.cutoff, through=max(plan.own_cutoffs), excluding=plan.own_cutoffs
+                    )
                 return inputs
 
         inputs = self._retrying(f"chunk of {len(refs)} tickers for {target.day}", read)
         self._history_read.update(fresh)
+        self._previous_read.update(unmet)
         return inputs
 
     def _chunks(self) -> Iterator[ChunkInputs]:

@@ -8,6 +8,7 @@ from app.batch.jobs import DocumentJob, EarlierDocuments, JobName, TickerDay
 from app.batch.summary import Outcome
 from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
 from app.domain.models import DealerMetrics, DealerParams, SnapshotContext, SpotSource, VolatilityMetrics
+from app.domain.previous import DealerSnapshot
 from app.repositories.snapshots import DEALER_COLUMN
 
 JOB_NAME = JobName.DEALER
@@ -19,6 +20,7 @@ class DealerJob(DocumentJob[DealerMetrics]):
     column = DEALER_COLUMN
     greeks = frozenset({"gamma", "implied_volatility", "delta"})  # IV and delta for §12.1
     default_heartbeat = DEFAULT_HEARTBEAT
+    reads_previous_dealer = True
 
     def __init__(self, params: DealerParams, spot_override: float | None = None) -> None:
         self.params = params
@@ -31,7 +33,13 @@ class DealerJob(DocumentJob[DealerMetrics]):
         if self.spot_override is not None:
             spot, source = self.spot_override, "override"
         return compute_dealer_metrics(
-            day.chain, spot, self.params, day.context, spot_source=source, iv_rank=_iv_rank(day, earlier)
+            day.chain,
+            spot,
+            self.params,
+            day.context,
+            spot_source=source,
+            iv_rank=_iv_rank(day, earlier),
+            previous=day.previous_dealer,
         )
 
     def error_document(self, context: SnapshotContext, reason: str) -> DealerMetrics:
@@ -68,6 +76,12 @@ class DealerJob(DocumentJob[DealerMetrics]):
             "gex_net": doc.gex_net, "gamma_flip": doc.gamma_flip, "gex_slope": doc.gex_slope,
             "dgpi": doc.dgpi, "dgpi_iv_rank": meta.dgpi_iv_rank, "diagnostics": meta.diagnostics,
         }  # fmt: skip
+
+    def dealer_snapshot(self, stored: dict[str, Any]) -> DealerSnapshot | None:
+        """§13.3: the figures a later session compares against; an ERROR document is not one."""
+        if stored.get("processing_status") == "ERROR":
+            return None
+        return DealerSnapshot.from_document(stored)
 
     def log_params(self) -> dict[str, Any]:
         return {**self.params.model_dump(), "spot_override": self.spot_override}

@@ -34,6 +34,7 @@ from app.batch.history import HistoryBook
 from app.batch.interrupts import StopRequest
 from app.batch.jobs import DocumentJob, HistoryPoint, JobName
 from app.batch.options import BatchOptions
+from app.batch.previous import PreviousBook
 from app.batch.progress import Progress
 from app.batch.retry import DatabaseFailure, failure_reason
 from app.batch.settle import Settler
@@ -79,6 +80,7 @@ class BatchRunner:
         self.stop = stop
         lookbacks = [job.history_lookback for job in self.jobs if job.uses_history]
         self.history = HistoryBook(max(lookbacks)) if lookbacks else None
+        self.previous = PreviousBook() if any(job.reads_previous_dealer for job in self.jobs) else None
         self.heartbeat = options.heartbeat or max(job.default_heartbeat for job in self.jobs)
         self.compute_context = ComputeContext(
             jobs=self.jobs,
@@ -86,6 +88,7 @@ class BatchRunner:
             overrides=options.overrides,
             fill_missing=options.fill_missing,
             history=self.history,
+            previous=self.previous,
         )
 
     def run(self) -> BatchRun:
@@ -104,7 +107,12 @@ class BatchRunner:
             run = BatchRun(plan.summaries)
             progress = Progress(len(plan.refs) * len(plan.targets), self.heartbeat, started, self.progress_callback)
             settler = Settler(
-                plan.summaries, self.history, progress, verbose=self.options.verbose, debug=self.options.debug
+                plan.summaries,
+                self.history,
+                progress,
+                verbose=self.options.verbose,
+                debug=self.options.debug,
+                previous=self.previous,
             )
             interrupted = False
             try:
@@ -129,6 +137,7 @@ class BatchRunner:
             own_cutoffs=frozenset(t.cutoff for t in plan.targets),
             max_tickers=self.options.chunk_size,
             max_contracts=self.options.chunk_contracts,
+            previous_dealer=self.previous is not None,
         )
         reader = ChunkReader(self.session_factory, plan.refs, plan.targets, read_plan, sleep=self.sleep, stop=self.stop)
         writer: Writer[TickerDayWork]
@@ -139,8 +148,8 @@ class BatchRunner:
         day = None
         try:
             for inputs in reader:
-                if self.history is not None and inputs.target.day != day:
-                    # The next session ranks against this one's values: settle every write first.
+                if (self.history is not None or self.previous is not None) and inputs.target.day != day:
+                    # The next session ranks against (compares with) this one's values: settle every write first.
                     settler.settle_all(writer.drain())
                 day = inputs.target.day
                 self._process_chunk(inputs, writer, settler)
@@ -159,6 +168,10 @@ class BatchRunner:
             for ticker_id, rows in inputs.history.items():
                 if not self.history.is_loaded(ticker_id):
                     self.history.load(ticker_id, [(time, HistoryPoint(avg, iv30)) for time, avg, iv30 in rows])
+        if self.previous is not None:
+            for ticker_id, documents in inputs.previous_dealer.items():
+                if not self.previous.is_loaded(ticker_id):
+                    self.previous.load(ticker_id, documents)
         for ref in inputs.refs:
             if self._stop_requested():
                 raise Interrupted

@@ -23,6 +23,7 @@ from app.batch.dates import Target
 from app.batch.summary import Outcome
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.models import SnapshotContext
+from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef
 
@@ -55,6 +56,7 @@ class TickerDay:
     spot: float | None
     row: RowState = ABSENT_ROW
     history: HistoryWindow = field(default_factory=HistoryWindow)
+    previous_dealer: PreviousDealer | None = None  # §13.3: the ticker's previous dealer document
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class DocumentJob(ABC, Generic[Doc]):
     needs_spot: bool
     default_heartbeat: int
     history_lookback: int = 0  # rows of stored IV history the job ranks against (0: none)
+    reads_previous_dealer: bool = False  # §13.3: compares against the ticker's previous dealer document
 
     @abstractmethod
     def compute(self, day: TickerDay, earlier: EarlierDocuments) -> Doc: ...
@@ -104,6 +107,10 @@ class DocumentJob(ABC, Generic[Doc]):
 
     def history_point(self, doc: Doc) -> HistoryPoint | None:
         """What this document adds to the IV history (None: the job keeps no history)."""
+        return None
+
+    def dealer_snapshot(self, stored: dict[str, Any]) -> DealerSnapshot | None:
+        """§13.3: what a later session compares against in this stored document (None: nothing)."""
         return None
 
     @property

@@ -12,6 +12,7 @@ from app.batch.breaker import FailureBreaker, FailureKind
 from app.batch.errors import BatchFailure
 from app.batch.history import HistoryBook
 from app.batch.jobs import DocumentJob, HistoryPoint, JobName
+from app.batch.previous import PreviousBook
 from app.batch.progress import Progress
 from app.batch.retry import failure_reason
 from app.batch.summary import BatchSummary, FailureEnd, Outcome
@@ -31,9 +32,11 @@ class Settler:
         *,
         verbose: bool,
         debug: bool,
+        previous: PreviousBook | None = None,
     ) -> None:
         self.summaries = summaries
         self.history = history
+        self.previous = previous
         self.progress = progress
         self.breaker = FailureBreaker()
         self.verbose = verbose
@@ -63,10 +66,12 @@ class Settler:
         if result.state is JobState.SKIPPED:
             summary.skipped_existing += 1
             self._remember(job, work, None, stored=True)
+            self._remember_dealer(job, work, None, stored=True)
             return None
         if not_written:
             summary.record(Outcome.SOFT_FAILED, symbol, FailureEnd.NOT_WRITTEN)
             self._remember(job, work, None, stored=work.row.exists)
+            self._remember_dealer(job, work, None, stored=work.row.exists)
             return FailureKind.WRITE
         if result.state is JobState.FAILED:
             kept = work.row.column(job.column).has_document
@@ -74,11 +79,13 @@ class Settler:
                 log.warning("kept_previous", document=job.name.value, error=result.failure)
             summary.record(Outcome.SOFT_FAILED, symbol, FailureEnd.KEPT_PREVIOUS if kept else FailureEnd.ERROR_DOCUMENT)
             self._remember(job, work, None if kept else result.document, stored=kept)
+            self._remember_dealer(job, work, None if kept else result.stored, stored=kept)
             return FailureKind.COMPUTE
         summary.record(job.outcome(result.document), symbol)
         for gap in job.data_gaps(result.document):
             log.info("data_gap", document=job.name.value, reason=gap)
         self._remember(job, work, result.document, stored=False)
+        self._remember_dealer(job, work, result.stored, stored=False)
         return None
 
     def _remember(self, job: DocumentJob[Any], work: TickerDayWork, document: Any, *, stored: bool) -> None:
@@ -93,6 +100,17 @@ class Settler:
             return  # no row at all: it is not part of any later session's history window
         if point is not None:
             self.history.record(work.ref.ticker_id, work.target.cutoff, point)
+
+    def _remember_dealer(
+        self, job: DocumentJob[Any], work: TickerDayWork, written: dict[str, Any] | None, *, stored: bool
+    ) -> None:
+        """The dealer document later sessions of this run compare against in this row (SPEC §13.3):
+        the one written, else the one that stays stored (never an ERROR document)."""
+        if self.previous is None or not job.reads_previous_dealer:
+            return
+        snapshot = job.dealer_snapshot(written) if written is not None else work.row.dealer if stored else None
+        if snapshot is not None:
+            self.previous.record(work.ref.ticker_id, work.target.cutoff, snapshot)
 
     def _log_done(self, work: TickerDayWork) -> None:
         computed = [r for r in work.results if r.document is not None]

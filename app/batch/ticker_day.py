@@ -14,6 +14,7 @@ from app.batch.chunks import ChunkInputs
 from app.batch.dates import Target
 from app.batch.history import HistoryBook
 from app.batch.jobs import Doc, DocumentJob, EarlierDocuments, HistoryWindow, TickerDay
+from app.batch.previous import PreviousBook
 from app.batch.writer import WriteRequest
 from app.config import redact
 from app.domain.models import SnapshotContext
@@ -79,6 +80,7 @@ class ComputeContext:
     overrides: tuple[str, ...]
     fill_missing: bool
     history: HistoryBook | None
+    previous: PreviousBook | None = None  # §13.3: each ticker's previous dealer document
 
 
 def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext) -> TickerDayWork:
@@ -105,6 +107,7 @@ def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext)
         spot=inputs.spots.get(ticker_id),
         row=row,
         history=ctx.history.window(ticker_id, target.cutoff) if ctx.history else HistoryWindow(),
+        previous_dealer=ctx.previous.previous(ticker_id, target.cutoff, target.day) if ctx.previous else None,
     )
     with structlog.contextvars.bound_contextvars(symbol=ref.symbol, date=target.day.isoformat()):
         for job in ctx.jobs:

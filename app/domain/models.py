@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.domain.positioning_models import DealerChanges, DealerPositioning
+
 _DOC = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 Status = Literal["FULL", "LIMITED", "INVALID"]
@@ -110,24 +112,29 @@ class GexBucket(BaseModel):
     model_config = _DOC
 
     dte_min: int
-    dte_max: int
+    dte_max: int | None  # None: the open-ended last bucket (91+)
     gex_net: float
     gex_total: float
+    vanna_exposure: float  # §13.2, over the bucket's contracts with a usable IV
+    charm_exposure: float
 
 
 class LevelsCounts(BaseModel):
     model_config = _DOC
 
-    contracts_used: int  # eligible contracts with a usable IV: the Black–Scholes measures use these
+    universe_contracts: int  # §12.1: not expired, not malformed, OI > 0, whatever the §5.1 thresholds
+    contracts_used: int  # of those, with a usable IV: the Black–Scholes measures use these
     left_out_no_iv: int
+    left_out_no_gamma: int  # no finite provider gamma: out of the GEX walls and bucket GEX
     left_out_no_delta: int
 
 
 class DealerLevels(BaseModel):
-    """§12.1 market levels (beside the seed's metrics, never instead of them)."""
+    """§12.1 market levels and §13.2 exposures (beside the seed's metrics, never instead of them)."""
 
     model_config = _DOC
 
+    universe: str
     zero_gamma: float | None
     zero_gamma_method: str
     gamma_at_spot: float | None
@@ -136,6 +143,8 @@ class DealerLevels(BaseModel):
     gex_by_dte: list[GexBucket]
     zero_dte_share: float | None
     dex_net: float | None
+    vanna_exposure: float | None
+    charm_exposure: float | None
     levels_counts: LevelsCounts
 
 
@@ -165,6 +174,8 @@ class DealerMetrics(BaseModel):
     primary_call_wall: Wall | None
     primary_put_wall: Wall | None
     levels: DealerLevels
+    positioning: DealerPositioning
+    changes: DealerChanges
     metadata: DealerMetadata
 
 

@@ -68,7 +68,7 @@ def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
     params = _dealer_params(stored)
     if stored and stored.get("spot_price_source") == "override" and stored.get("spot_price"):
         spot = stored["spot_price"]
-    return compute_dealer(chain, spot, params, iv_rank=iv_rank)
+    return compute_dealer(chain, spot, params, iv_rank=iv_rank, whole_profile=True)  # the chart draws Γ(s)
 
 
 def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: float) -> GexChartData:

@@ -22,6 +22,15 @@ class ShowRow(BaseModel):
     symbol: str
     dealer_status: str | None = None
     position: str | None = None
+    # §13.1: where spot stands against zero gamma, and the strongest GEX strikes either side of it
+    vs_zero_gamma: str | None = None
+    spot_vs_zero_gamma_pct: float | None = None
+    call_resistance: float | None = None
+    put_support: float | None = None
+    # §13.3: what changed since the previous dealer document
+    gex_net_change: float | None = None
+    zero_gamma_change_pct: float | None = None
+    changed: str | None = None
     gex_net: float | None = None
     gamma_flip: float | None = None
     zero_gamma: float | None = None  # §12.1: where total dealer gamma changes sign
@@ -58,6 +67,34 @@ def _wall_strike(wall: dict[str, Any] | None) -> float | None:
     return wall["strike"] if wall else None
 
 
+def _changed(changes: dict[str, Any]) -> str | None:
+    """What moved since the previous document, in a few words (None: nothing, or nothing to compare)."""
+    said = []
+    if changes.get("regime_changed"):
+        said.append("regime")
+    if changes.get("position_changed"):
+        said.append("position")
+    for side in ("call", "put"):
+        if changes.get(f"{side}_gex_wall_moved"):
+            said.append(f"{side} wall (was {changes.get(f'{side}_gex_wall_previous'):g})")
+    return ", ".join(said) or None
+
+
+def _positioning(row: ShowRow, dealer: dict[str, Any]) -> None:
+    """§13.1 and §13.3 columns; a document written before them has neither (left empty)."""
+    positioning = dealer.get("positioning") or {}
+    vs_zero = positioning.get("position_vs_zero_gamma")
+    row.vs_zero_gamma = vs_zero if vs_zero != "unknown" else None
+    row.spot_vs_zero_gamma_pct = positioning.get("spot_vs_zero_gamma_pct")
+    resistance, support = positioning.get("call_resistance") or [], positioning.get("put_support") or []
+    row.call_resistance = resistance[0]["strike"] if resistance else None
+    row.put_support = support[0]["strike"] if support else None
+    changes = dealer.get("changes") or {}
+    row.gex_net_change = changes.get("gex_net_change")
+    row.zero_gamma_change_pct = changes.get("zero_gamma_change_pct")
+    row.changed = _changed(changes)
+
+
 def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
     row = ShowRow(symbol=symbol)
     notes = []
@@ -73,6 +110,7 @@ def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
         row.zero_gamma = levels.get("zero_gamma")
         row.call_gex_wall = levels.get("call_gex_wall")
         row.put_gex_wall = levels.get("put_gex_wall")
+        _positioning(row, dealer)
         if dealer.get("status") == "INVALID":
             notes.append(f"dealer: {dealer.get('status_reason')}")
     else:

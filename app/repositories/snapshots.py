@@ -13,12 +13,13 @@ from sqlalchemy import CompoundSelect, Connection, Float, Select, Uuid, bindpara
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.domain.previous import DealerSnapshot
+from app.repositories.dealer_history import ERROR_STATUS, SNAPSHOT_FIELDS, dealer_snapshot_columns, snapshot_of
 from app.repositories.orm import DailySnapshot
 
 DEALER_COLUMN = "dealer_metrics_json"
 VOLATILITY_COLUMN = "volatility_metrics_json"
 JOB_COLUMNS = (DEALER_COLUMN, VOLATILITY_COLUMN)
-ERROR_STATUS = "ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class RowState:
     iv_rank: float | None = None
     average_iv: float | None = None
     atm_iv_30d: float | None = None
+    dealer: DealerSnapshot | None = None  # the stored dealer document's §13.3 figures, unless absent or ERROR
 
     def column(self, name: str) -> ColumnState:
         return (self.columns or {}).get(name, ColumnState())
@@ -132,7 +134,12 @@ class SnapshotRepository:
         for column in JOB_COLUMNS:
             flags += [getattr(DailySnapshot, column).is_not(None), _status(column) == ERROR_STATUS]
         stmt = select(
-            DailySnapshot.ticker_id, *flags, _metric("iv_rank"), _metric("average_iv"), _metric("atm_iv_30d")
+            DailySnapshot.ticker_id,
+            *flags,
+            _metric("iv_rank"),
+            _metric("average_iv"),
+            _metric("atm_iv_30d"),
+            *dealer_snapshot_columns(),
         ).where(DailySnapshot.time == time, DailySnapshot.ticker_id.in_(ticker_ids))
         states = {}
         for tid, *values in self._session.execute(stmt):
@@ -140,9 +147,15 @@ class SnapshotRepository:
             columns = {
                 column: ColumnState(bool(pairs[2 * i]), bool(pairs[2 * i + 1])) for i, column in enumerate(JOB_COLUMNS)
             }
-            iv_rank, average_iv, atm_iv_30d = values[2 * len(JOB_COLUMNS) :]
+            iv_rank, average_iv, atm_iv_30d = values[2 * len(JOB_COLUMNS) : 2 * len(JOB_COLUMNS) + 3]
+            dealer = columns[DEALER_COLUMN]
             states[tid] = RowState(
-                exists=True, columns=columns, iv_rank=iv_rank, average_iv=average_iv, atm_iv_30d=atm_iv_30d
+                exists=True,
+                columns=columns,
+                iv_rank=iv_rank,
+                average_iv=average_iv,
+                atm_iv_30d=atm_iv_30d,
+                dealer=snapshot_of(values[-len(SNAPSHOT_FIELDS) :]) if dealer.complete else None,
             )
         return states
 

@@ -288,51 +288,77 @@ def _usable(iv: float | None) -> bool:
     return iv is not None and 0 < iv <= 5
 
 
+def _sign(kind: str, sign: str) -> float:
+    return (-1.0 if kind == "C" else 1.0) * (1.0 if sign == "kapman" else -1.0)
+
+
 def levels(contracts, spot: float, session: dt.date, snapshot: dt.datetime, after_close: bool, t: Thresholds) -> dict:
-    eligible, _ = eligibility(contracts, session, after_close, t)
-    modelled = [c for c in eligible if _usable(c.iv)]
+    """§12.1 and §13.2 over all open interest (only the sign of `t` matters), and §13.1's GEX strikes."""
+    universe = [
+        c for c in contracts
+        if c.oi > 0 and c.strike > 0 and c.volume >= 0
+        and not (c.bid is not None and c.ask is not None and c.bid > c.ask)
+        and not (_dte(c, session) < 0 or (_dte(c, session) == 0 and after_close))
+    ]  # fmt: skip
+    modelled = [c for c in universe if _usable(c.iv)]
     grid = [spot * (0.80 + 0.0025 * i) for i in range(161)]
+    years = {id(c): years_to_expiry(c, snapshot) for c in modelled}
 
     def exposure(s: float) -> float:
         total = 0.0
         for c in modelled:
-            years = years_to_expiry(c, snapshot)
-            a = c.iv * math.sqrt(years)
+            a = c.iv * math.sqrt(years[id(c)])
             d1 = (math.log(s / c.strike) + a * a / 2) / a
             gamma = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi) / (s * a)
-            sign = (-1.0 if c.kind == "C" else 1.0) * (1.0 if t.sign == "kapman" else -1.0)
-            total += sign * gamma * c.oi * s * s * 0.01 * 100
+            total += _sign(c.kind, t.sign) * gamma * c.oi * s * s * 0.01 * 100
         return total
 
-    profile = [exposure(s) for s in grid]
+    profile = [exposure(s) for s in grid] if modelled else []
     crossings = []
-    for i in range(160):
+    for i in range(len(profile) - 1):
         a, b = profile[i], profile[i + 1]
         if a * b < 0 or (b == 0 and a != 0):
             crossings.append(grid[i] + (grid[i + 1] - grid[i]) * abs(a) / abs(b - a))
     zero = min(crossings, key=lambda x: (abs(x - spot), x)) if crossings else None
 
-    def wall(kind: str) -> float | None:
-        per_strike: dict[float, float] = defaultdict(float)
-        for c in eligible:
-            if c.kind == kind:
-                per_strike[c.strike] += contract_gex(c, spot, t.sign)
-        if not per_strike:
-            return None
-        return min(per_strike, key=lambda k: (-abs(per_strike[k]), abs(k - spot), k))
+    # §13.2: vanna = −φ(d1)·d2/σ, charm = φ(d1)·d2/(2T), per contract at spot
+    vanna = charm = 0.0
+    for c in modelled:
+        T = years[id(c)]
+        d1 = (math.log(spot / c.strike) + c.iv * c.iv * T / 2) / (c.iv * math.sqrt(T))
+        d2 = d1 - c.iv * math.sqrt(T)
+        density = math.exp(-d1 * d1 / 2) / math.sqrt(2 * math.pi)
+        vanna += _sign(c.kind, t.sign) * (-density * d2 / c.iv) * c.oi * 100 * spot * 0.01
+        charm += _sign(c.kind, t.sign) * (density * d2 / (2 * T)) / 365 * c.oi * 100 * spot
 
-    with_delta = [c for c in eligible if c.delta is not None]
-    dex = sum(
-        (-1.0 if c.kind == "C" else 1.0) * (1.0 if t.sign == "kapman" else -1.0) * c.delta * c.oi * 100 * spot
-        for c in with_delta
-    )
+    per_strike: dict[str, dict[float, float]] = {"C": defaultdict(float), "P": defaultdict(float)}
+    for c in universe:
+        if c.gamma is not None:
+            per_strike[c.kind][c.strike] += contract_gex(c, spot, t.sign)
+
+    def wall(kind: str) -> float | None:
+        gex = per_strike[kind]
+        return min(gex, key=lambda k: (-abs(gex[k]), abs(k - spot), k)) if gex else None
+
+    def ranked(kind: str, above: bool) -> list[tuple[float, float]]:
+        gex = per_strike[kind]
+        side = [k for k in gex if (k >= spot if above else k <= spot) and gex[k] != 0]
+        return [(k, gex[k]) for k in sorted(side, key=lambda k: (-abs(gex[k]), abs(k - spot), k))[:3]]
+
+    with_delta = [c for c in universe if c.delta is not None]
+    dex = sum(_sign(c.kind, t.sign) * c.delta * c.oi * 100 * spot for c in with_delta)
     return {
         "zero_gamma": zero,
         "gamma_at_spot": exposure(spot) if modelled else None,
         "call_gex_wall": wall("C"),
         "put_gex_wall": wall("P"),
         "dex_net": dex if with_delta else None,
+        "vanna_exposure": vanna if modelled else None,
+        "charm_exposure": charm if modelled else None,
         "contracts_used": len(modelled),
+        "universe_contracts": len(universe),
+        "call_resistance": ranked("C", True),
+        "put_support": ranked("P", False),
     }
 
 
@@ -392,3 +418,36 @@ def constant_maturity(contracts, spot: float, session: dt.date, snapshot: dt.dat
         "atm_term_structure": (atm90 - atm30) * 100 if atm30 is not None and atm90 is not None else None,
         "rr25_30d": (put30 - call30) * 100 if put30 is not None and call30 is not None else None,
     }
+
+
+def business_day_years(c: Contract, session: dt.date) -> float:
+    """The public scripts' time to expiry: business days (Mon–Fri, no holidays) over 262, at least 1/262."""
+    days = sum(1 for i in range((c.expiration - session).days) if (session + dt.timedelta(days=i)).weekday() < 5)
+    return max(days, 1) / 262
+
+
+def spot_sweep_zero_gamma(
+    contracts, spot: float, session: dt.date, snapshot: dt.datetime, after_close: bool, *, business_days: bool
+) -> float | None:
+    """§12.1's zero gamma (its universe, its 161 levels, its nearest crossing) with either the §3 clock
+    time or the public scripts' business-day time: what the choice of time alone moves."""
+    universe = [
+        c for c in contracts
+        if c.oi > 0 and _usable(c.iv) and not (_dte(c, session) < 0 or (_dte(c, session) == 0 and after_close))
+    ]  # fmt: skip
+    years = [business_day_years(c, session) if business_days else years_to_expiry(c, snapshot) for c in universe]
+    grid = [spot * (0.80 + 0.0025 * i) for i in range(161)]
+    profile = []
+    for s in grid:
+        total = 0.0
+        for c, T in zip(universe, years, strict=True):
+            a = c.iv * math.sqrt(T)
+            d1 = (math.log(s / c.strike) + a * a / 2) / a
+            total += _sign(c.kind, "kapman") * math.exp(-d1 * d1 / 2) / (s * a) * c.oi * s * s
+        profile.append(total)
+    crossings = [
+        grid[i] + (grid[i + 1] - grid[i]) * abs(profile[i]) / abs(profile[i + 1] - profile[i])
+        for i in range(160)
+        if profile[i] * profile[i + 1] < 0 or (profile[i + 1] == 0 and profile[i] != 0)
+    ]
+    return min(crossings, key=lambda x: (abs(x - spot), x)) if crossings else None

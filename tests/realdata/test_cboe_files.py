@@ -5,6 +5,7 @@ against the figures public GEX scripts print for the same files."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 from pathlib import Path
 
@@ -30,6 +31,10 @@ FILES = {
 }
 # Spot-sweep zero gamma printed by the public scripts for these files (tests/data/cboe/README.md).
 PUBLIC_ZERO_GAMMA = {"spx_20230914": 4494.2, "spy_20230914": 450.19, "ndx_20240322": 17889.6, "nvda_20250106": 126.0}
+# Files whose zero gamma is more than 0.3% of spot from the public figure, and why. NVDA's four
+# expiries are 4–25 days out, where business days over 262 (the scripts) and the §3 clock time
+# differ by up to a fifth: on a Γ(s) this flat 16% below spot that moves the crossing by ~1.3.
+ZERO_GAMMA_EXPLAINED = {"nvda_20250106": "business_day_time"}
 LOOSE = DealerParams(
     max_dte_days=100_000, min_open_interest=0, min_volume=0, max_spread_pct=1e12, max_moneyness=100.0,
     sign_convention="industry",
@@ -71,16 +76,37 @@ def _check_dealer(doc: dict, expected: dict) -> None:
             assert wall["open_interest"] == oi and wall["contracts"] == n and close(wall["gex"], gex, 2)
 
 
-def _check_levels(levels: dict, expected: dict) -> None:
+@functools.cache
+def _expected_levels(name: str) -> dict:
+    """The oracle's §12.1/§13 figures of a file at its own spot and snapshot (computed once for both backends)."""
+    _symbol, session, stamp, after_close, *_ = FILES[name]
+    raw = oracle.read(name)
+    merged, _ = oracle.merged(raw.contracts)
+    snapshot = dt.datetime.fromisoformat(stamp)
+    return oracle.levels(merged, raw.last, session, snapshot, after_close, oracle.Thresholds())
+
+
+def _check_levels(doc: dict, expected: dict) -> None:
+    levels = doc["levels"]
     for key, digits in (
         ("zero_gamma", 2),
         ("gamma_at_spot", 2),
         ("dex_net", 2),
         ("call_gex_wall", 4),
         ("put_gex_wall", 4),
+        ("vanna_exposure", 2),
+        ("charm_exposure", 2),
     ):
         assert close(levels[key], expected[key], digits), key
+    assert levels["universe"] == "all_open_interest"
     assert levels["levels_counts"]["contracts_used"] == expected["contracts_used"]
+    assert levels["levels_counts"]["universe_contracts"] == expected["universe_contracts"]
+    spot = doc["spot_price"]
+    for key, side in (("call_resistance", "call_resistance"), ("put_support", "put_support")):
+        written = doc["positioning"][key]
+        assert [r["strike"] for r in written] == [k for k, _ in expected[side]], key
+        for row, (strike, gex) in zip(written, expected[side], strict=True):
+            assert close(row["gex"], gex, 2) and close(row["distance_pct"], (strike - spot) / spot * 100, 2)
 
 
 def _check_volatility(doc: dict, expected: dict) -> None:
@@ -135,9 +161,8 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     _check_volatility(volatility, oracle.volatility(merged, session, after_close))
     assert dealer["spot_price"] == raw.last
     snapshot = dt.datetime.fromisoformat(stamp)
-    _check_levels(
-        dealer["levels"], oracle.levels(merged, raw.last, session, snapshot, after_close, oracle.Thresholds())
-    )
+    _check_levels(dealer, _expected_levels(name))
+    _check_zero_gamma_against_the_public_figure(name, dealer["levels"]["zero_gamma"], merged, snapshot)
     expected_cm = oracle.constant_maturity(merged, raw.last, session, snapshot, after_close)
     for key, digits in (("atm_iv_30d", 4), ("atm_iv_90d", 4), ("atm_term_structure", 2), ("rr25_30d", 2)):
         assert close(volatility["metrics"][key], expected_cm[key], digits), key
@@ -157,11 +182,27 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     for c in raw.contracts:
         by_strike[c.strike] = by_strike.get(c.strike, 0.0) + oracle.contract_gex(c, raw.last, "industry")
     assert round(sum(abs(g) for g in by_strike.values()) / 1e9, 3) == public_gross
-    # zero gamma from every contract, as the public spot sweeps take them: within 1% of spot of theirs
-    # (they sweep 60 levels with business-day time; we sweep 161 with the clock time of §3)
-    zero = loose["levels"]["zero_gamma"]
-    assert abs(zero - PUBLIC_ZERO_GAMMA[name]) / raw.last < (0.01 if name == "nvda_20250106" else 0.002)
+    # §12.1 is over all open interest: the liquidity thresholds change no level (the sign flips GEX, not levels)
+    assert loose["levels"]["zero_gamma"] == dealer["levels"]["zero_gamma"]
+    assert loose["levels"]["levels_counts"] == dealer["levels"]["levels_counts"]
+    assert loose["levels"]["gamma_at_spot"] == -dealer["levels"]["gamma_at_spot"]
     assert loose["gex_net"] == pytest.approx(everything - settled, abs=0.01)
+
+
+def _check_zero_gamma_against_the_public_figure(name: str, zero: float, merged, snapshot: dt.datetime) -> None:
+    """At default thresholds, zero gamma is within 0.3% of spot of the public spot sweep, or the
+    difference is the one ZERO_GAMMA_EXPLAINED names, shown by removing that cause alone."""
+    _symbol, session, _stamp, after_close, *_ = FILES[name]
+    spot, public = oracle.read(name).last, PUBLIC_ZERO_GAMMA[name]
+    if name not in ZERO_GAMMA_EXPLAINED:
+        assert abs(zero - public) / spot < 0.003
+        return
+    assert abs(zero - public) / spot >= 0.003
+    assert ZERO_GAMMA_EXPLAINED[name] == "business_day_time"
+    calendar = oracle.spot_sweep_zero_gamma(merged, spot, session, snapshot, after_close, business_days=False)
+    business = oracle.spot_sweep_zero_gamma(merged, spot, session, snapshot, after_close, business_days=True)
+    assert close(zero, calendar, 2)  # the same sweep with the §3 clock time is the document's figure
+    assert abs(business - public) / spot < 0.0005  # with business-day time it is the public figure
 
 
 def test_settled_0dte_contracts_of_an_evening_download_are_expired(db):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from app.domain.chain import OptionChain
+from app.domain.dealer.changes import Changes
 from app.domain.dealer.exposure import WallLevel
-from app.domain.dealer.levels import ZERO_GAMMA_METHOD
+from app.domain.dealer.levels import UNIVERSE, ZERO_GAMMA_METHOD, DteBucket, Levels, empty_buckets
+from app.domain.dealer.positioning import Positioning, RankedStrike
 from app.domain.dealer.result import DealerResult, compute_dealer
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
@@ -20,6 +22,8 @@ from app.domain.models import (
     Wall,
     iso_utc,
 )
+from app.domain.positioning_models import DealerChanges, DealerPositioning, GexStrike
+from app.domain.previous import PreviousDealer
 from app.domain.rounding import round_or_none, round_to
 
 
@@ -34,40 +38,90 @@ def _wall(level: WallLevel) -> Wall:
     )
 
 
-def _levels(result: DealerResult) -> DealerLevels:
-    levels = result.levels
+def _bucket(bucket: DteBucket) -> GexBucket:
+    return GexBucket(
+        dte_min=bucket.dte_min,
+        dte_max=bucket.dte_max,
+        gex_net=round_to(bucket.gex_net, 2),
+        gex_total=round_to(bucket.gex_total, 2),
+        vanna_exposure=round_to(bucket.vanna_exposure, 2),
+        charm_exposure=round_to(bucket.charm_exposure, 2),
+    )
+
+
+def _levels(levels: Levels | None) -> DealerLevels:
     if levels is None:
         return DealerLevels(
+            universe=UNIVERSE,
             zero_gamma=None,
             zero_gamma_method=ZERO_GAMMA_METHOD,
             gamma_at_spot=None,
             call_gex_wall=None,
             put_gex_wall=None,
-            gex_by_dte=[],
+            gex_by_dte=[_bucket(b) for b in empty_buckets()],
             zero_dte_share=None,
             dex_net=None,
-            levels_counts=LevelsCounts(contracts_used=0, left_out_no_iv=0, left_out_no_delta=0),
+            vanna_exposure=None,
+            charm_exposure=None,
+            levels_counts=LevelsCounts(
+                universe_contracts=0, contracts_used=0, left_out_no_iv=0, left_out_no_gamma=0, left_out_no_delta=0
+            ),
         )
-    zero_dte = levels.buckets[0].gex_total / result.gex_total if result.gex_total else None
     return DealerLevels(
+        universe=UNIVERSE,
         zero_gamma=round_or_none(levels.zero_gamma, 2),
         zero_gamma_method=ZERO_GAMMA_METHOD,
         gamma_at_spot=round_or_none(levels.gamma_at_spot, 2),
         call_gex_wall=round_or_none(levels.call_gex_wall, 4),
         put_gex_wall=round_or_none(levels.put_gex_wall, 4),
-        gex_by_dte=[
-            GexBucket(
-                dte_min=b.dte_min, dte_max=b.dte_max, gex_net=round_to(b.gex_net, 2), gex_total=round_to(b.gex_total, 2)
-            )
-            for b in levels.buckets
-        ],
-        zero_dte_share=round_or_none(zero_dte, 4),
+        gex_by_dte=[_bucket(b) for b in levels.buckets],
+        zero_dte_share=round_or_none(levels.zero_dte_share, 4),
         dex_net=round_or_none(levels.dex_net, 2),
+        vanna_exposure=round_or_none(levels.vanna_exposure, 2),
+        charm_exposure=round_or_none(levels.charm_exposure, 2),
         levels_counts=LevelsCounts(
+            universe_contracts=levels.universe_contracts,
             contracts_used=levels.contracts_used,
             left_out_no_iv=levels.left_out_for_iv,
+            left_out_no_gamma=levels.left_out_for_gamma,
             left_out_no_delta=levels.left_out_for_delta,
         ),
+    )
+
+
+def _ranked(strikes: tuple[RankedStrike, ...]) -> list[GexStrike]:
+    return [
+        GexStrike(strike=round_to(s.strike, 4), gex=round_to(s.gex, 2), distance_pct=round_to(s.distance_pct, 2))
+        for s in strikes
+    ]
+
+
+def _positioning(positioning: Positioning) -> DealerPositioning:
+    return DealerPositioning(
+        spot_vs_zero_gamma_pct=round_or_none(positioning.spot_vs_zero_gamma_pct, 2),
+        spot_vs_flip_pct=round_or_none(positioning.spot_vs_flip_pct, 2),
+        position_vs_zero_gamma=positioning.position_vs_zero_gamma,
+        position_vs_flip=positioning.position_vs_flip,
+        flip_status=positioning.flip_status,
+        call_resistance=_ranked(positioning.call_resistance),
+        put_support=_ranked(positioning.put_support),
+    )
+
+
+def _changes(changes: Changes) -> DealerChanges:
+    return DealerChanges(
+        previous_snapshot_date=changes.previous_snapshot_date,
+        sessions_apart=changes.sessions_apart,
+        spot_change_pct=round_or_none(changes.spot_change_pct, 2),
+        gex_net_change=round_or_none(changes.gex_net_change, 2),
+        gamma_at_spot_change=round_or_none(changes.gamma_at_spot_change, 2),
+        zero_gamma_change_pct=round_or_none(changes.zero_gamma_change_pct, 2),
+        call_gex_wall_previous=changes.call_gex_wall_previous,
+        put_gex_wall_previous=changes.put_gex_wall_previous,
+        call_gex_wall_moved=changes.call_gex_wall_moved,
+        put_gex_wall_moved=changes.put_gex_wall_moved,
+        position_changed=changes.position_changed,
+        regime_changed=changes.regime_changed,
     )
 
 
@@ -135,7 +189,9 @@ def dealer_document(
         put_walls=put_walls,
         primary_call_wall=call_walls[0] if call_walls else None,
         primary_put_wall=put_walls[0] if put_walls else None,
-        levels=_levels(result),
+        levels=_levels(result.levels),
+        positioning=_positioning(result.positioning),
+        changes=_changes(result.changes),
         metadata=_metadata(result, context, diagnostics),
     )
 
@@ -148,9 +204,11 @@ def compute_dealer_metrics(
     *,
     spot_source: SpotSource = "ohlcv_close",
     iv_rank: float | None = None,
+    previous: PreviousDealer | None = None,
 ) -> DealerMetrics:
     """Dealer metrics document for one ticker-day: `compute_dealer`, then `dealer_document`."""
-    return dealer_document(compute_dealer(chain, spot, params, iv_rank=iv_rank), ctx, spot_source=spot_source)
+    result = compute_dealer(chain, spot, params, iv_rank=iv_rank, previous=previous)
+    return dealer_document(result, ctx, spot_source=spot_source)
 
 
 def error_dealer_metrics(

@@ -1,159 +1,197 @@
-"""SPEC §12.1: the market levels public GEX tools publish, over the §5.1-eligible contracts.
+"""SPEC §12.1 and §13.2: the market levels public GEX tools publish, over all open interest.
 
-Γ(s) is the dealers' total gamma exposure if spot were s, recomputed with
-Black–Scholes (r = q = 0) at each contract's own IV and time to expiry:
-Γ(s) = Σ sign · γ_BS(s, K, T, σ) · OI · s² · 0.01 · 100, in dollars per 1% move,
-on 161 levels from 80% to 120% of spot. Zero gamma is where it changes sign.
+The universe is every contract of the options snapshot that is not expired, not
+malformed and has open interest, whatever the liquidity thresholds of §5.1 say:
+dealers hold every open contract. Γ(s) is the dealers' total gamma exposure if spot
+were s, recomputed with Black–Scholes (r = q = 0) at each contract's own IV and
+time to expiry: Γ(s) = Σ sign · γ_BS(s, K, T, σ) · OI · s² · 0.01 · 100, in dollars
+per 1% move, on 161 levels from 80% to 120% of spot. Zero gamma is where it changes
+sign. Vanna and charm exposures use the same per-contract terms at spot.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from app.domain.chain import CONTRACT_MULTIPLIER, FloatArray, OptionChain, usable_iv
-from app.domain.dealer.exposure import contract_sign
+from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain, usable_iv
+from app.domain.dealer.exposure import contract_sign, unique_strikes
+from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, spot_exposures, sweep_levels
 
-GRID_START, GRID_STEP, GRID_LEVELS = 0.80, 0.0025, 161
+UNIVERSE = "all_open_interest"
 ZERO_GAMMA_METHOD = "bs_spot_sweep_pm20"
 NO_ZERO_GAMMA = "no_zero_gamma_in_range"
-DTE_BUCKETS = ((0, 0), (1, 7), (8, 30), (31, 60), (61, None))  # the last runs to --max-dte-days
-_BLOCK = 4096  # contracts per block of the contracts × levels matrix (bounds its memory)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# (dte_min, dte_max) of the six buckets; the last is open-ended
+DTE_BUCKETS: tuple[tuple[int, int | None], ...] = ((0, 0), (1, 7), (8, 30), (31, 60), (61, 90), (91, None))
+_BUCKET_STARTS = np.array([low for low, _ in DTE_BUCKETS[1:]], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
 class DteBucket:
     dte_min: int
-    dte_max: int
+    dte_max: int | None
     gex_net: float
     gex_total: float
+    vanna_exposure: float
+    charm_exposure: float
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeGex:
+    """One option type's §5.2 contract GEX summed per strike (all expirations), strikes ascending."""
+
+    strikes: FloatArray
+    gex: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
 class Levels:
-    """§12.1 figures, unrounded (dollar figures per 1% move of spot)."""
+    """§12.1 and §13.2 figures, unrounded (GEX in dollars per 1% move of spot)."""
 
     spots: FloatArray  # the sweep's levels s
-    gamma_profile: FloatArray  # Γ(s) at those levels (empty without usable IVs)
+    gamma_profile: FloatArray  # Γ(s) at those levels when swept whole, else empty
     zero_gamma: float | None
     gamma_at_spot: float | None
+    call_gex: StrikeGex
+    put_gex: StrikeGex
     call_gex_wall: float | None
     put_gex_wall: float | None
     buckets: tuple[DteBucket, ...]
+    zero_dte_share: float | None
     dex_net: float | None
+    vanna_exposure: float | None
+    charm_exposure: float | None
+    universe_contracts: int
     contracts_used: int
     left_out_for_iv: int
+    left_out_for_gamma: int
     left_out_for_delta: int
 
 
-def sweep_levels(spot: float) -> FloatArray:
-    """§12.1 grid: s = S · (0.80 + 0.0025 · i), i = 0 … 160."""
-    return spot * (GRID_START + GRID_STEP * np.arange(GRID_LEVELS, dtype=np.float64))
+def levels_universe(chain: OptionChain) -> BoolArray:
+    """§12.1 universe: not malformed, not expired (§3), open interest > 0."""
+    return ~chain.malformed & ~chain.expired & (chain.open_interest > 0)
 
 
-def gamma_exposure_at(spots: FloatArray, chain: OptionChain, convention: str) -> FloatArray:
-    """Γ(s) for each s of `spots` (dollars per 1% move), over contracts × levels in blocks.
-
-    Γ(s) = s · Σ sign · OI · 100 · 0.01 · φ(d1) / (σ√T): the s² of GEX over the s of γ_BS.
-    Computed in place (the exponential itself is a fifth of the cost; temporaries were the
-    rest) and summed with einsum's own loop, not BLAS, so a run gives the same bytes every time.
-    """
-    vol_root_t = chain.implied_volatility * np.sqrt(chain.years_to_expiry)
-    inverse = 1.0 / vol_root_t
-    coefficient = (
-        contract_sign(chain.is_call, convention) * chain.open_interest * CONTRACT_MULTIPLIER * 0.01 * inverse
-    ) * _INV_SQRT_2PI
-    log_spots, log_strikes = np.log(spots), np.log(chain.strike)
-    total = np.zeros(spots.shape[0])
-    for start in range(0, len(chain), _BLOCK):
-        block = slice(start, start + _BLOCK)
-        d1 = np.subtract.outer(log_strikes[block], log_spots)  # ln K − ln s
-        d1 *= -inverse[block, None]
-        d1 += 0.5 * vol_root_t[block, None]
-        np.square(d1, out=d1)
-        d1 *= -0.5
-        np.exp(d1, out=d1)  # now φ(d1) · √(2π)
-        total += np.einsum("i,ij->j", coefficient[block], d1)
-    return total * spots
-
-
-def zero_gamma_crossing(spots: FloatArray, gamma: FloatArray, spot: float) -> float | None:
-    """§12.1 zero gamma: of the crossings between adjacent levels a, b where Γ(a)·Γ(b) < 0 (or
-    Γ(b) = 0 ≠ Γ(a)), at a + (b − a)·|Γ(a)| / |Γ(b) − Γ(a)|, the one nearest spot (the lower on a tie)."""
-    a, b = gamma[:-1], gamma[1:]
-    crossing = (a * b < 0) | ((b == 0) & (a != 0))
-    hits = np.flatnonzero(crossing)
-    if hits.size == 0:
+def gex_wall(per_strike: StrikeGex, spot: float) -> float | None:
+    """§12.1 GEX wall of one type: the strike with the largest |GEX| (all expirations summed),
+    ties to the strike nearest spot, then the lower strike; None without a contract."""
+    if per_strike.strikes.shape[0] == 0:
         return None
-    lo, hi = spots[hits], spots[hits + 1]
-    at = lo + (hi - lo) * np.abs(a[hits]) / np.abs(b[hits] - a[hits])
-    order = np.lexsort((at, np.abs(at - spot)))  # nearest, then the lower
-    return float(at[order[0]])
-
-
-def gex_wall(strike: FloatArray, contract_gex: FloatArray, spot: float) -> float | None:
-    """§12.1 GEX wall of one type's contracts: the strike with the largest |GEX| (all expirations
-    summed), ties to the strike nearest spot, then the lower strike; None without a contract."""
-    if strike.shape[0] == 0:
-        return None
-    strikes, inverse = np.unique(strike, return_inverse=True)
-    per_strike = np.bincount(inverse, weights=contract_gex, minlength=strikes.shape[0])
-    order = np.lexsort((strikes, np.abs(strikes - spot), -np.abs(per_strike)))
+    strikes = per_strike.strikes
+    order = np.lexsort((strikes, np.abs(strikes - spot), -np.abs(per_strike.gex)))
     return float(strikes[order[0]])
 
 
-def gex_by_dte(chain: OptionChain, contract_gex: FloatArray, max_dte: int) -> tuple[DteBucket, ...]:
-    """§12.1 net and gross GEX (gross over each bucket's own strike sums, as gex_total) by DTE bucket."""
-    buckets = []
-    for low, high in DTE_BUCKETS:
-        top = max_dte if high is None else high
-        members = (chain.dte_days >= low) & (chain.dte_days <= top)
-        strikes, inverse = np.unique(chain.strike[members], return_inverse=True)
-        per_strike = np.bincount(inverse, weights=contract_gex[members], minlength=strikes.shape[0])
-        buckets.append(DteBucket(low, top, float(per_strike.sum()), float(np.abs(per_strike).sum())))
-    return tuple(buckets)
+def bucket_of(dte_days: FloatArray) -> npt.NDArray[np.intp]:
+    """Index into DTE_BUCKETS of each DTE (0–0, 1–7, 8–30, 31–60, 61–90, 91+)."""
+    return np.searchsorted(_BUCKET_STARTS, dte_days, side="right")
 
 
-def dex_net(chain: OptionChain, spot: float, convention: str) -> tuple[float | None, int]:
+def gex_by_dte(
+    width: int,
+    inverse: npt.NDArray[np.intp],
+    bucket: npt.NDArray[np.intp],
+    contract_gex: FloatArray,
+    exposures: tuple[npt.NDArray[np.intp], FloatArray, FloatArray] | None,
+) -> tuple[DteBucket, ...]:
+    """§12.1 net and gross GEX by DTE bucket (gross over each bucket's own strike sums) and §13.2 vanna
+    and charm per bucket. `inverse` places each contract among `width` strikes; `exposures` = (bucket,
+    vanna, charm) of the contracts with a usable IV."""
+    size = len(DTE_BUCKETS)
+    per_strike = np.bincount(bucket * width + inverse, weights=contract_gex, minlength=size * width)
+    per_strike = per_strike.reshape(size, width)
+    net, gross = per_strike.sum(axis=1), np.abs(per_strike).sum(axis=1)
+    vanna = charm = np.zeros(size)
+    if exposures is not None:
+        modelled_bucket, vanna_of, charm_of = exposures
+        # bincount with weights returns float64; the cast only tells the type checker so.
+        vanna = np.bincount(modelled_bucket, weights=vanna_of, minlength=size).astype(np.float64)
+        charm = np.bincount(modelled_bucket, weights=charm_of, minlength=size).astype(np.float64)
+    return tuple(
+        DteBucket(low, high, float(net[i]), float(gross[i]), float(vanna[i]), float(charm[i]))
+        for i, (low, high) in enumerate(DTE_BUCKETS)
+    )
+
+
+def dex_net(is_call: BoolArray, delta: FloatArray, oi: FloatArray, spot: float, convention: str) -> float | None:
     """§12.1 delta exposure, dollars: Σ sign · Δ · OI · 100 · S with the provider's delta and the GEX
-    sign convention; (None, left out) when no contract has a finite delta."""
-    finite = np.isfinite(chain.delta)
-    left_out = int(np.count_nonzero(~finite))
+    sign convention, over the contracts with a finite delta; None when none has one."""
+    finite = np.isfinite(delta)
     if not np.any(finite):
-        return None, left_out
-    signed = contract_sign(chain.is_call[finite], convention) * chain.delta[finite] * chain.open_interest[finite]
-    return float(signed.sum() * CONTRACT_MULTIPLIER * spot), left_out
+        return None
+    signed = contract_sign(is_call[finite], convention) * delta[finite] * oi[finite]
+    return float(signed.sum() * CONTRACT_MULTIPLIER * spot)
 
 
-def compute_levels(
-    eligible: OptionChain, contract_gex: FloatArray, spot: float, convention: str, max_dte: int
-) -> Levels:
-    """Every §12.1 figure of a computed dealer result."""
-    priced = usable_iv(eligible.implied_volatility) & np.isfinite(eligible.years_to_expiry)
-    modelled = eligible.take(priced)
+def per_type(
+    strikes: FloatArray, inverse: npt.NDArray[np.intp], gex: FloatArray, is_call: BoolArray, with_gamma: BoolArray
+) -> tuple[StrikeGex, StrikeGex]:
+    """Call and put GEX per strike, each over the strikes where that type has a contract with a finite
+    gamma (`gex` is 0 for the others); one bincount per figure, puts and calls side by side."""
+    slot = 2 * inverse + is_call
+    size = 2 * strikes.shape[0]
+    present = (np.bincount(slot, weights=with_gamma, minlength=size) > 0).reshape(-1, 2)
+    summed = np.bincount(slot, weights=gex, minlength=size).astype(np.float64).reshape(-1, 2)
+    put, call = present[:, 0], present[:, 1]
+    return StrikeGex(strikes[call], summed[call, 1]), StrikeGex(strikes[put], summed[put, 0])
+
+
+def empty_buckets() -> tuple[DteBucket, ...]:
+    return tuple(DteBucket(low, high, 0.0, 0.0, 0.0, 0.0) for low, high in DTE_BUCKETS)
+
+
+def compute_levels(chain: OptionChain, spot: float, convention: str, *, whole_profile: bool = False) -> Levels:
+    """Every §12.1 and §13.2 figure of a ticker-day with a spot, over the chain's §12.1 universe.
+
+    The universe's columns are taken once; no per-contract work is repeated between the measures.
+    `whole_profile` asks for Γ(s) at all 161 levels (a chart draws it); otherwise the sweep stops as
+    soon as the crossing nearest spot is known.
+    """
+    keep = levels_universe(chain)
+    strike, is_call, oi = chain.strike[keep], chain.is_call[keep], chain.open_interest[keep]
+    vol, years, gamma = chain.implied_volatility[keep], chain.years_to_expiry[keep], chain.gamma[keep]
+    sign = contract_sign(is_call, convention)
+    bucket = bucket_of(chain.dte_days[keep])
+    priced = usable_iv(vol) & np.isfinite(years)
+    used = int(np.count_nonzero(priced))
     spots = sweep_levels(spot)
-    profile_gex: FloatArray = np.empty(0)
+    profile: FloatArray = np.empty(0)
     zero: float | None = None
-    at_spot: float | None = None
-    if len(modelled):
-        # Γ(S) rides along as one more level: the per-contract terms are computed once
-        swept = gamma_exposure_at(np.append(spots, spot), modelled, convention)
-        profile_gex, at_spot = swept[:-1], float(swept[-1])
-        zero = zero_gamma_crossing(spots, profile_gex, spot)
-    dex, no_delta = dex_net(eligible, spot, convention)
+    at: SpotExposures | None = None
+    if used:
+        weight = sign[priced] * oi[priced] * CONTRACT_MULTIPLIER
+        terms = BlackScholesTerms.of(strike[priced], vol[priced], years[priced], weight)
+        profile, zero = Sweep(spot, spots, terms).zero_gamma(whole_profile=whole_profile)
+        at = spot_exposures(spot, terms)
+    with_gamma = np.isfinite(gamma)
+    # §5.2 contract GEX; a contract without a finite gamma weighs nothing in the walls and buckets
+    gex = np.where(with_gamma, sign * np.abs(gamma) * oi * spot * spot * 0.01 * CONTRACT_MULTIPLIER, 0.0)
+    strikes, inverse = unique_strikes(strike)
+    call_gex, put_gex = per_type(strikes, inverse, gex, is_call, with_gamma)
+    exposures = (bucket[priced], at.vanna, at.charm) if at is not None else None
+    buckets = gex_by_dte(max(strikes.shape[0], 1), inverse, bucket, gex, exposures)
+    gross = sum(b.gex_total for b in buckets)
+    delta = chain.delta[keep]
     return Levels(
         spots=spots,
-        gamma_profile=profile_gex,
+        gamma_profile=profile,
         zero_gamma=zero,
-        gamma_at_spot=at_spot,
-        call_gex_wall=gex_wall(eligible.strike[eligible.is_call], contract_gex[eligible.is_call], spot),
-        put_gex_wall=gex_wall(eligible.strike[eligible.is_put], contract_gex[eligible.is_put], spot),
-        buckets=gex_by_dte(eligible, contract_gex, max_dte),
-        dex_net=dex,
-        contracts_used=len(modelled),
-        left_out_for_iv=len(eligible) - len(modelled),
-        left_out_for_delta=no_delta,
+        gamma_at_spot=at.gamma_at_spot if at is not None else None,
+        call_gex=call_gex,
+        put_gex=put_gex,
+        call_gex_wall=gex_wall(call_gex, spot),
+        put_gex_wall=gex_wall(put_gex, spot),
+        buckets=buckets,
+        zero_dte_share=buckets[0].gex_total / gross if gross else None,
+        dex_net=dex_net(is_call, delta, oi, spot, convention),
+        vanna_exposure=float(at.vanna.sum()) if at is not None else None,
+        charm_exposure=float(at.charm.sum()) if at is not None else None,
+        universe_contracts=int(strike.shape[0]),
+        contracts_used=used,
+        left_out_for_iv=int(strike.shape[0]) - used,
+        left_out_for_gamma=int(np.count_nonzero(~with_gamma)),
+        left_out_for_delta=int(np.count_nonzero(~np.isfinite(delta))),
     )

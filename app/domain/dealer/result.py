@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.domain.chain import FloatArray, OptionChain
+from app.domain.dealer.changes import NO_PREVIOUS_DOCUMENT, Changes, compute_changes
 from app.domain.dealer.eligibility import Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
@@ -20,13 +21,17 @@ from app.domain.dealer.exposure import (
     compute_gex_profile,
     compute_gex_slope,
     compute_walls,
+    unique_strikes,
 )
 from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
+from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
+from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.domain.rounding import round_or_none
 
 NO_USABLE_IV = "no_usable_iv_for_levels"
+NO_CHANGES = Changes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +66,9 @@ class DealerResult:
     status: Status = "INVALID"
     position: Position = "unknown"
     diagnostics: tuple[str, ...] = ()
-    levels: Levels | None = None  # §12.1, when the figures exist
+    levels: Levels | None = None  # §12.1/§13.2, whenever a chain and a spot exist
+    positioning: Positioning = UNKNOWN_POSITIONING  # §13.1
+    changes: Changes = NO_CHANGES  # §13.3
 
     @property
     def eligible_count(self) -> int:
@@ -76,10 +83,56 @@ def usable_spot(spot: float | None) -> float | None:
 
 
 def compute_dealer(
+    chain: OptionChain | None,
+    spot: float | None,
+    params: DealerParams,
+    *,
+    iv_rank: float | None = None,
+    previous: PreviousDealer | None = None,
+    whole_profile: bool = False,
+) -> DealerResult:
+    """SPEC §5, §12.1 and §13.1–13.3 for one ticker-day. `chain` is None when there is no options
+    snapshot at or before the cut-off; `previous` is the ticker's previous dealer document (None:
+    there is none); `whole_profile` keeps Γ(s) at every level for a chart. Degenerate inputs give a
+    result without figures and a reason, never NaN."""
+    result = compute_seed(chain, spot, params, iv_rank=iv_rank)
+    diagnostics = list(result.diagnostics)
+    levels: Levels | None = None
+    positioning = UNKNOWN_POSITIONING
+    if chain is not None and result.spot is not None and result.processing_status != "NO_OPTIONS":
+        # §12.1 is over all open interest, whatever the §5.1 thresholds left of the chain
+        levels = compute_levels(chain, result.spot, params.sign_convention, whole_profile=whole_profile)
+        if levels.contracts_used == 0:
+            diagnostics.append(NO_USABLE_IV)
+        elif levels.zero_gamma is None:
+            diagnostics.append(NO_ZERO_GAMMA)
+        positioning = compute_positioning(
+            result.spot, levels.zero_gamma, result.gamma_flip, levels.call_gex, levels.put_gex
+        )
+    if previous is None:
+        diagnostics.append(NO_PREVIOUS_DOCUMENT)
+    current = DealerSnapshot(
+        spot=result.spot,
+        gex_net=result.gex_net,
+        gamma_at_spot=levels.gamma_at_spot if levels else None,
+        zero_gamma=levels.zero_gamma if levels else None,
+        call_gex_wall=levels.call_gex_wall if levels else None,
+        put_gex_wall=levels.put_gex_wall if levels else None,
+        position=result.position,
+    )
+    return replace(
+        result,
+        levels=levels,
+        positioning=positioning,
+        changes=compute_changes(current, previous),
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def compute_seed(
     chain: OptionChain | None, spot: float | None, params: DealerParams, *, iv_rank: float | None = None
 ) -> DealerResult:
-    """SPEC §5 for one ticker-day. `chain` is None when there is no options snapshot at or before
-    the cut-off; degenerate inputs give a result without figures and a reason, never NaN."""
+    """The seed's figures of §5 alone (no levels, positioning or changes)."""
     spot = usable_spot(spot)
     missing = missing_chain_reason(chain)
     if chain is None or missing is not None:
@@ -98,7 +151,7 @@ def compute_dealer(
         eligibility=eligibility,
         eligible=eligible,
         total_open_interest=total_oi,
-        strikes_count=int(np.unique(eligible.strike).shape[0]),
+        strikes_count=int(unique_strikes(eligible.strike)[0].shape[0]),
         diagnostics=("missing_spot",),
     )
     if spot is None:
@@ -145,11 +198,6 @@ def compute_dealer(
         )
         if not walls[side]:
             diagnostics.append(f"no_{side}_walls_within_moneyness")
-    levels = compute_levels(eligible, gex, spot, params.sign_convention, params.max_dte_days)
-    if levels.contracts_used == 0:
-        diagnostics.append(NO_USABLE_IV)
-    elif levels.zero_gamma is None:
-        diagnostics.append(NO_ZERO_GAMMA)
     confidence = classify_confidence(len(eligible), total_oi)
     status, status_reason = classify_status(gex_total, len(eligible), confidence)
     return replace(
@@ -170,5 +218,4 @@ def compute_dealer(
         status=status,
         position=classify_position(gex_net, params.neutral_gex_threshold),
         diagnostics=tuple(diagnostics),
-        levels=levels,
     )

@@ -32,7 +32,9 @@ DOC_KEYS = [
     "put_walls",
     "primary_call_wall",
     "primary_put_wall",
-    "levels",  # SPEC §12.1
+    "levels",  # SPEC §12.1, §13.2
+    "positioning",  # SPEC §13.1
+    "changes",  # SPEC §13.3
     "metadata",
 ]
 

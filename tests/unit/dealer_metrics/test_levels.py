@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.domain.dealer import compute_dealer, compute_dealer_metrics
-from app.domain.dealer.levels import sweep_levels, zero_gamma_crossing
+from app.domain.dealer.sweep import sweep_levels, zero_gamma_crossing
 from app.domain.models import DealerParams
 from tests.unit.chains import chain, context
 
@@ -101,13 +101,16 @@ def test_gex_by_dte_buckets_zero_dte_share_dex_and_counts():
         (8, 30, -300_000.0, 300_000.0),
         (31, 60, 200_000.0, 200_000.0),
         (61, 90, -100_000.0, 100_000.0),
+        (91, None, 0.0, 0.0),  # always six buckets: an empty one is zeros
     ]
-    # strike GEX: 100 → −100,000; 105 → −300,000; 95 → +200,000; 110 → −100,000: gex_total 700,000
-    assert doc.gex_total == 700_000.0 and doc.levels.zero_dte_share == round(500_000 / 700_000, 4)
+    # the seed's strike GEX: 100 → −100,000; 105 → −300,000; 95 → +200,000; 110 → −100,000: 700,000.
+    # zero_dte_share is over the buckets' own gross GEX: 500,000 / (500 + 400 + 300 + 200 + 100) thousand
+    assert doc.gex_total == 700_000.0 and doc.levels.zero_dte_share == round(500_000 / 1_500_000, 4)
     # DEX = Σ sign · Δ · OI · 100 · S over finite deltas: (−0.5 − 0.5 − 0.3 − 0.1) · 1000 · 100 · 100
     assert doc.levels.dex_net == -14_000_000.0
     counts = doc.levels.levels_counts
-    assert (counts.contracts_used, counts.left_out_no_iv, counts.left_out_no_delta) == (4, 1, 1)
+    assert (counts.universe_contracts, counts.contracts_used, counts.left_out_no_iv) == (5, 4, 1)
+    assert (counts.left_out_no_gamma, counts.left_out_no_delta) == (0, 1)
 
 
 def test_without_a_usable_iv_the_black_scholes_levels_are_null():
@@ -117,7 +120,12 @@ def test_without_a_usable_iv_the_black_scholes_levels_are_null():
     assert doc.levels.call_gex_wall == 100.0  # provider gamma: still known
     assert "no_usable_iv_for_levels" in doc.metadata.diagnostics
     nothing = compute_dealer_metrics(None, 100.0, DealerParams(), context())
-    assert nothing.levels.gex_by_dte == [] and nothing.levels.zero_gamma_method == "bs_spot_sweep_pm20"
+    assert nothing.levels.zero_gamma_method == "bs_spot_sweep_pm20" and nothing.levels.universe == "all_open_interest"
+    assert [(b.dte_min, b.dte_max, b.gex_net, b.gex_total, b.vanna_exposure, b.charm_exposure)
+            for b in nothing.levels.gex_by_dte] == [
+        (0, 0, 0, 0, 0, 0), (1, 7, 0, 0, 0, 0), (8, 30, 0, 0, 0, 0), (31, 60, 0, 0, 0, 0), (61, 90, 0, 0, 0, 0),
+        (91, None, 0, 0, 0, 0),
+    ]  # fmt: skip
 
 
 def _random_book(seed: int, oi_scale: float = 1.0):

@@ -1,0 +1,109 @@
+"""The previous dealer document of each ticker (SPEC §13.3), read the way the IV history is read.
+
+Only the few figures the changes compare are extracted in SQL (never the whole
+document), from the most recent row strictly before a cut-off whose dealer
+document exists and is not ERROR; a key an older version did not write reads as null.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Float, Select, String, Uuid, cast, func, select, true
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from app.domain.previous import DealerSnapshot
+from app.repositories.orm import DailySnapshot
+
+ERROR_STATUS = "ERROR"
+# DealerSnapshot field → path in the stored dealer document
+_FLOATS = {
+    "spot": ("spot_price",),
+    "gex_net": ("gex_net",),
+    "gamma_at_spot": ("levels", "gamma_at_spot"),
+    "zero_gamma": ("levels", "zero_gamma"),
+    "call_gex_wall": ("levels", "call_gex_wall"),
+    "put_gex_wall": ("levels", "put_gex_wall"),
+}
+_TEXTS = {"snapshot_date": ("metadata", "snapshot_date"), "position": ("position",)}
+SNAPSHOT_FIELDS = (*_TEXTS, *_FLOATS)
+
+
+def dealer_snapshot_columns() -> list[Any]:
+    """The figures of a row's dealer document, labelled by DealerSnapshot field (SNAPSHOT_FIELDS order)."""
+    document = DailySnapshot.dealer_metrics_json
+    texts = [cast(document[path].as_string(), String).label(name) for name, path in _TEXTS.items()]
+    floats = [cast(document[path].as_float(), Float).label(name) for name, path in _FLOATS.items()]
+    return texts + floats
+
+
+def usable_dealer_document():
+    """A row whose dealer document exists and is not an ERROR document."""
+    status = DailySnapshot.dealer_metrics_json["processing_status"].as_string()
+    return DailySnapshot.dealer_metrics_json.is_not(None) & (func.coalesce(status, "") != ERROR_STATUS)
+
+
+def snapshot_of(values: Collection[Any]) -> DealerSnapshot:
+    return DealerSnapshot(**dict(zip(SNAPSHOT_FIELDS, values, strict=True)))
+
+
+def load_previous_dealer(
+    session: Session,
+    ticker_ids: list[uuid.UUID],
+    before: dt.datetime,
+    *,
+    through: dt.datetime | None = None,
+    excluding: Collection[dt.datetime] = (),
+) -> dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]]:
+    """Per ticker (ascending): its most recent usable dealer document strictly before `before`, then the
+    usable ones from `before` through `through` whose time is not in `excluding` (rows other stages
+    wrote inside a range this run computes itself). One query."""
+    if not ticker_ids:
+        return {}
+    rows = _latest(session, ticker_ids, before)
+    if through is not None:
+        inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *dealer_snapshot_columns()).where(
+            DailySnapshot.ticker_id.in_(ticker_ids),
+            DailySnapshot.time >= before,
+            DailySnapshot.time <= through,
+            DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
+            usable_dealer_document(),
+        )
+        rows = rows.union_all(inside)  # type: ignore[assignment]
+    picked = rows.subquery()
+    stmt = select(picked.c.ticker_id, picked.c.time, *(picked.c[name] for name in SNAPSHOT_FIELDS)).order_by(
+        picked.c.ticker_id, picked.c.time
+    )
+    found: dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]] = {tid: [] for tid in ticker_ids}
+    for tid, time, *values in session.execute(stmt):
+        found[tid].append((time, snapshot_of(values)))
+    return found
+
+
+def _latest(session: Session, ticker_ids: list[uuid.UUID], before: dt.datetime) -> Select[Any]:
+    """(ticker_id, time, *SNAPSHOT_FIELDS) of each ticker's latest usable dealer document before `before`,
+    through the (ticker_id, time DESC) index: a lateral LIMIT 1 per ticker on PostgreSQL, a window on SQLite."""
+    snap = DailySnapshot
+    if session.get_bind().dialect.name == "postgresql":
+        tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
+        latest = (
+            select(snap.time, *dealer_snapshot_columns())
+            .where(snap.ticker_id == tickers.c.tid, snap.time < before, usable_dealer_document())
+            .order_by(snap.time.desc())
+            .limit(1)
+            .lateral("d")
+        )
+        return select(tickers.c.tid.label("ticker_id"), latest.c.time, *(latest.c[n] for n in SNAPSHOT_FIELDS)).join(
+            latest, true()
+        )
+    rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
+    ranked = (
+        select(snap.ticker_id, snap.time, *dealer_snapshot_columns(), rank.label("rn"))
+        .where(snap.ticker_id.in_(ticker_ids), snap.time < before, usable_dealer_document())
+        .subquery()
+    )
+    return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[n] for n in SNAPSHOT_FIELDS)).where(ranked.c.rn == 1)
