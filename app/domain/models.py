@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.domain.volatility_parts import ExpectedMove, RealizedVolatility
+
 _DOC = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 Status = Literal["FULL", "LIMITED", "INVALID"]
@@ -264,6 +266,8 @@ class VolatilityMetrics(BaseModel):
     confidence: VolConfidence
     options_snapshot_time: str | None
     metrics: VolMetricValues
+    realized: RealizedVolatility  # §13.4
+    expected_move: ExpectedMove  # §13.5
     diagnostics: list[str]
     metadata: VolMetadata
 

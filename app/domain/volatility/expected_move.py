@@ -1,0 +1,127 @@
+"""SPEC §13.5: the move the options market prices, from the front straddle and from ATM IV.
+
+Prices are in the underlying's currency, IVs decimals, times years of 365 days (§3).
+All expiries at once: the call and put quotes are matched per (expiry, strike) by one
+intersection, no loop per expiry or contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.domain.chain import OptionChain
+from app.domain.volatility.constant_maturity import HORIZON_30D, ExpiryCurve
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMove:
+    """The front expiry's at-the-money straddle and its 1σ IV move, unrounded (None: not computable)."""
+
+    dte: int | None = None
+    straddle_strike: float | None = None
+    straddle_price: float | None = None
+    straddle_pct: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    iv_move: float | None = None
+    iv_move_pct: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThirtyDayMove:
+    """The 1σ move over 30 calendar days implied by atm_iv_30d, unrounded."""
+
+    iv_move: float | None = None
+    iv_move_pct: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedMoveFigures:
+    front: FrontMove = FrontMove()
+    d30: ThirtyDayMove = ThirtyDayMove()
+    diagnostics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Straddle:
+    dte: int
+    strike: float
+    price: float  # call mid + put mid
+
+
+def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
+    """The expiry with the smallest DTE ≥ 1 that has a strike with both a call and a put mid, and its
+    strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest);
+    a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
+    bid, ask = chain.bid, chain.ask
+    with np.errstate(invalid="ignore"):
+        quoted = np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask > 0) & (bid <= ask)
+        quoted &= np.isfinite(chain.dte_days) & (chain.dte_days >= 1) & np.isfinite(chain.strike)
+    if not np.any(quoted):
+        return None
+    strikes, strike_rank = np.unique(chain.strike[quoted], return_inverse=True)
+    dtes, dte_rank = np.unique(chain.dte_days[quoted], return_inverse=True)
+    key = dte_rank * strikes.shape[0] + strike_rank  # ascending in (DTE, strike)
+    mid = (bid[quoted] + ask[quoted]) / 2.0
+    calls = chain.is_call[quoted]
+    call_key, put_key = key[calls], key[~calls]
+    both, at_call, at_put = np.intersect1d(call_key, put_key, return_indices=True)
+    if both.shape[0] == 0:
+        return None
+    width = strikes.shape[0]
+    front = both[both // width == both[0] // width]  # the pairs of the smallest DTE
+    pair_strikes = strikes[front % width]
+    nearest = int(np.lexsort((pair_strikes, np.abs(pair_strikes - spot)))[0])
+    pair = int(np.flatnonzero(both == front[nearest])[0])
+    price = float(mid[calls][at_call[pair]] + mid[~calls][at_put[pair]])
+    return Straddle(dte=int(dtes[both[0] // width]), strike=float(pair_strikes[nearest]), price=price)
+
+
+def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> float | None:
+    """S · ATM IV_e · √T_e of the expiry with this DTE (§12.2's ATM IV), None when it has none."""
+    if atm_curve is None:
+        return None
+    match = np.flatnonzero(atm_curve.dte_days == dte)
+    if match.shape[0] == 0:
+        return None
+    return spot * float(atm_curve.iv[match[0]]) * math.sqrt(float(atm_curve.years[match[0]]))
+
+
+def compute_expected_move(
+    chain: OptionChain | None, spot: float | None, atm_curve: ExpiryCurve | None, atm_iv_30d: float | None
+) -> ExpectedMoveFigures:
+    """§13.5 for one ticker-day. `chain` holds the §6.1 contracts; `atm_curve` the ATM IV per expiry
+    and `atm_iv_30d` the constant-maturity IV of §12.2; `spot` the session's close."""
+    if spot is None:
+        return ExpectedMoveFigures(diagnostics=("no_spot",))
+    diagnostics = []
+    straddle = front_straddle(chain, spot) if chain is not None else None
+    front = FrontMove()
+    if straddle is None:
+        diagnostics.append("front:no_quoted_straddle")
+    else:
+        iv_move = _front_iv_move(atm_curve, straddle.dte, spot)
+        if iv_move is None:
+            diagnostics.append("front:no_atm_iv")
+        front = FrontMove(
+            dte=straddle.dte,
+            straddle_strike=straddle.strike,
+            straddle_price=straddle.price,
+            straddle_pct=straddle.price / spot * 100.0,
+            lower=spot - straddle.price,
+            upper=spot + straddle.price,
+            iv_move=iv_move,
+            iv_move_pct=iv_move / spot * 100.0 if iv_move is not None else None,
+        )
+    d30 = ThirtyDayMove()
+    if atm_iv_30d is None:
+        diagnostics.append("d30:no_atm_iv")
+    else:
+        move = spot * atm_iv_30d * math.sqrt(HORIZON_30D)
+        d30 = ThirtyDayMove(iv_move=move, iv_move_pct=move / spot * 100.0, lower=spot - move, upper=spot + move)
+    return ExpectedMoveFigures(front, d30, tuple(diagnostics))
