@@ -122,6 +122,7 @@ class BatchRunner:
             own_cutoffs=frozenset(t.cutoff for t in plan.targets),
             max_tickers=self.options.chunk_size,
             max_contracts=self.options.chunk_contracts,
+            bars=max(job.bars for job in self.jobs),
         )
         reader = ChunkReader(self.session_factory, plan.refs, plan.targets, read_plan, sleep=self.sleep, stop=self.stop)
         writer: Writer[TickerDayWork]

@@ -23,6 +23,7 @@ from app.batch.dates import Target
 from app.batch.summary import Outcome
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.models import SnapshotContext
+from app.domain.volatility.realized import OhlcvBars
 from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef
 
@@ -55,6 +56,7 @@ class TickerDay:
     spot: float | None
     row: RowState = ABSENT_ROW
     history: HistoryWindow = field(default_factory=HistoryWindow)
+    bars: OhlcvBars | None = None  # the last stored daily bars dated ≤ the session (jobs that read them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class DocumentJob(ABC, Generic[Doc]):
     needs_spot: bool
     default_heartbeat: int
     history_lookback: int = 0  # rows of stored IV history the job ranks against (0: none)
+    bars: int = 0  # the most recent daily bars read per ticker (0: none)
 
     @abstractmethod
     def compute(self, day: TickerDay, earlier: EarlierDocuments) -> Doc: ...

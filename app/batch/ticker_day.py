@@ -105,6 +105,7 @@ def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext)
         spot=inputs.spots.get(ticker_id),
         row=row,
         history=ctx.history.window(ticker_id, target.cutoff) if ctx.history else HistoryWindow(),
+        bars=inputs.bars.get(ticker_id),
     )
     with structlog.contextvars.bound_contextvars(symbol=ref.symbol, date=target.day.isoformat()):
         for job in ctx.jobs:
