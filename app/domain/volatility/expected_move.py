@@ -2,7 +2,7 @@
 
 Prices are in the underlying's currency, IVs decimals, times years of 365 days (§3).
 All expiries at once: the call and put quotes are matched per (expiry, strike) by one
-intersection, no loop per expiry or contract.
+sort, no loop per expiry or contract.
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ class ExpectedMoveFigures:
     diagnostics: tuple[str, ...] = ()
 
 
+_STRIKE_SCALE = 10_000
+_DTE_STRIDE = 10**12  # above any strike × _STRIKE_SCALE (numeric(12,4) strikes are below 10⁸)
+
+
 @dataclass(frozen=True, slots=True)
 class Straddle:
     dte: int
@@ -64,22 +68,24 @@ def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
         quoted &= np.isfinite(chain.dte_days) & (chain.dte_days >= 1) & np.isfinite(chain.strike)
     if not np.any(quoted):
         return None
-    strikes, strike_rank = np.unique(chain.strike[quoted], return_inverse=True)
-    dtes, dte_rank = np.unique(chain.dte_days[quoted], return_inverse=True)
-    key = dte_rank * strikes.shape[0] + strike_rank  # ascending in (DTE, strike)
-    mid = (bid[quoted] + ask[quoted]) / 2.0
-    calls = chain.is_call[quoted]
-    call_key, put_key = key[calls], key[~calls]
-    both, at_call, at_put = np.intersect1d(call_key, put_key, return_indices=True)
-    if both.shape[0] == 0:
+    # one integer key per (DTE, strike, type), ascending: strikes have at most 4 decimals (numeric(12,4));
+    # one sort puts each strike's put just before its call
+    dte = chain.dte_days[quoted].astype(np.int64)
+    strike = chain.strike[quoted]
+    key = (dte * _DTE_STRIDE + np.rint(strike * _STRIKE_SCALE).astype(np.int64)) * 2 + chain.is_call[quoted]
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    pairs = np.flatnonzero((ranked[:-1] // 2 == ranked[1:] // 2) & (ranked[:-1] % 2 == 0) & (ranked[1:] % 2 == 1))
+    if pairs.shape[0] == 0:
         return None
-    width = strikes.shape[0]
-    front = both[both // width == both[0] // width]  # the pairs of the smallest DTE
-    pair_strikes = strikes[front % width]
+    front_dte = ranked[pairs[0]] // 2 // _DTE_STRIDE
+    pairs = pairs[ranked[pairs] // 2 // _DTE_STRIDE == front_dte]  # the pairs of the smallest DTE
+    put_at, call_at = order[pairs], order[pairs + 1]
+    pair_strikes = strike[put_at]
     nearest = int(np.lexsort((pair_strikes, np.abs(pair_strikes - spot)))[0])
-    pair = int(np.flatnonzero(both == front[nearest])[0])
-    price = float(mid[calls][at_call[pair]] + mid[~calls][at_put[pair]])
-    return Straddle(dte=int(dtes[both[0] // width]), strike=float(pair_strikes[nearest]), price=price)
+    mid = (bid[quoted] + ask[quoted]) / 2.0
+    price = float(mid[call_at[nearest]] + mid[put_at[nearest]])
+    return Straddle(dte=int(front_dte), strike=float(pair_strikes[nearest]), price=price)
 
 
 def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> float | None:

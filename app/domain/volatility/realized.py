@@ -72,34 +72,80 @@ def invalid_bars(bars: OhlcvBars) -> npt.NDArray[np.bool_]:
     return ~(positive & inside)
 
 
+@dataclass(frozen=True, slots=True)
+class LogSeries:
+    """The log ratios the estimators sum, computed once over a ticker's bars (NaN where a bar is invalid).
+
+    Bar i contributes returns[i − 1] = ln(C_i/C_{i−1}) and overnight[i − 1] = ln(O_i/C_{i−1}) (i ≥ 1),
+    range = ln(H_i/L_i), body = ln(C_i/O_i) and rs = ln(H/C)·ln(H/O) + ln(L/C)·ln(L/O).
+    """
+
+    returns: FloatArray
+    overnight: FloatArray
+    range: FloatArray
+    body: FloatArray
+    rs: FloatArray
+
+    @classmethod
+    def of(cls, open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> LogSeries:
+        with np.errstate(invalid="ignore", divide="ignore"):  # an invalid bar's NaN stays in its windows
+            lo, lh, ll, lc = np.log(open_), np.log(high), np.log(low), np.log(close)
+            return cls(
+                returns=lc[1:] - lc[:-1],
+                overnight=lo[1:] - lc[:-1],
+                range=lh - ll,
+                body=lc - lo,
+                rs=(lh - lc) * (lh - lo) + (ll - lc) * (ll - lo),
+            )
+
+
+def _sample_variance(values: FloatArray) -> float:
+    deviations = values - values.sum() / values.shape[0]
+    return float(deviations @ deviations) / (values.shape[0] - 1)
+
+
+def _hv(logs: LogSeries, n: int) -> float:
+    """Close to close over the last n returns: their sample standard deviation (n − 1), annualized."""
+    return math.sqrt(_sample_variance(logs.returns[-n:]) * SESSIONS_PER_YEAR)
+
+
+def _parkinson(logs: LogSeries, n: int) -> float:
+    """√(252 / (4 ln2 · n) · Σ ln(H/L)²) over the last n bars."""
+    log_range = logs.range[-n:]
+    return math.sqrt(SESSIONS_PER_YEAR / (4.0 * _LN2 * n) * float(log_range @ log_range))
+
+
+def _garman_klass(logs: LogSeries, n: int) -> float:
+    """√(252 / n · Σ [½ ln(H/L)² − (2 ln2 − 1) ln(C/O)²]) over the last n bars (each term ≥ 0 on valid bars)."""
+    log_range, body = logs.range[-n:], logs.body[-n:]
+    total = 0.5 * float(log_range @ log_range) - (2.0 * _LN2 - 1.0) * float(body @ body)
+    return math.sqrt(SESSIONS_PER_YEAR / n * total)
+
+
+def _yang_zhang(logs: LogSeries, n: int) -> float:
+    """√(252 · (σo² + k σc² + (1 − k) σrs²)) over the last n bars, each with its previous close (n + 1 bars)."""
+    k = 0.34 / (1.34 + (n + 1) / (n - 1))
+    rogers_satchell = float(logs.rs[-n:].sum()) / n
+    overnight, intraday = _sample_variance(logs.overnight[-n:]), _sample_variance(logs.body[-n:])
+    return math.sqrt(SESSIONS_PER_YEAR * (overnight + k * intraday + (1 - k) * rogers_satchell))
+
+
+# The estimators over whole arrays of valid bars (all of them the window), as the SPEC writes them.
 def close_to_close_hv(close: FloatArray) -> float:
     """Sample standard deviation (n − 1) of the log returns of `close` (n + 1 valid closes), annualized."""
-    returns = np.diff(np.log(close))
-    return float(np.std(returns, ddof=1) * math.sqrt(SESSIONS_PER_YEAR))
+    return _hv(LogSeries.of(close, close, close, close), close.shape[0] - 1)
 
 
 def parkinson_hv(high: FloatArray, low: FloatArray) -> float:
-    """√(252 / (4 ln2 · n) · Σ ln(H/L)²) over n valid bars."""
-    log_range = np.log(high / low)
-    return math.sqrt(SESSIONS_PER_YEAR / (4.0 * _LN2 * log_range.shape[0]) * float(np.sum(log_range**2)))
+    return _parkinson(LogSeries.of(low, high, low, low), high.shape[0])
 
 
 def garman_klass_hv(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> float:
-    """√(252 / n · Σ [½ ln(H/L)² − (2 ln2 − 1) ln(C/O)²]) over n valid bars (each term ≥ 0 on valid bars)."""
-    terms = 0.5 * np.log(high / low) ** 2 - (2.0 * _LN2 - 1.0) * np.log(close / open_) ** 2
-    return math.sqrt(SESSIONS_PER_YEAR / terms.shape[0] * float(np.sum(terms)))
+    return _garman_klass(LogSeries.of(open_, high, low, close), open_.shape[0])
 
 
 def yang_zhang_hv(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> float:
-    """√(252 · (σo² + k σc² + (1 − k) σrs²)) over the last n of n + 1 valid bars (the first gives C_{i−1})."""
-    o, h, lo, c = open_[1:], high[1:], low[1:], close[1:]
-    n = o.shape[0]
-    overnight = np.log(o / close[:-1])
-    intraday = np.log(c / o)
-    rogers_satchell = float(np.mean(np.log(h / c) * np.log(h / o) + np.log(lo / c) * np.log(lo / o)))
-    k = 0.34 / (1.34 + (n + 1) / (n - 1))
-    variance = float(np.var(overnight, ddof=1)) + k * float(np.var(intraday, ddof=1)) + (1 - k) * rogers_satchell
-    return math.sqrt(SESSIONS_PER_YEAR * variance)
+    return _yang_zhang(LogSeries.of(open_, high, low, close), open_.shape[0] - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,21 +167,26 @@ class RealizedFigures:
     diagnostics: tuple[str, ...] = ()
 
 
-Estimator = Callable[[OhlcvBars], float]
+# key → (the bars its window holds, the estimator, its n), in document order
+_ESTIMATORS: dict[str, tuple[int, Callable[[LogSeries, int], float], int]] = {
+    **{f"hv_{n}": (n + 1, _hv, n) for n in HV_WINDOWS},
+    "parkinson_20": (RANGE_WINDOW, _parkinson, RANGE_WINDOW),
+    "garman_klass_20": (RANGE_WINDOW, _garman_klass, RANGE_WINDOW),
+    "yang_zhang_20": (RANGE_WINDOW + 1, _yang_zhang, RANGE_WINDOW),
+}
 
 
-def _estimators() -> dict[str, tuple[int, Estimator]]:
-    """Key → (the bars its window holds, the estimator over those bars), in document order."""
-    table: dict[str, tuple[int, Estimator]] = {
-        f"hv_{n}": (n + 1, lambda b: close_to_close_hv(b.close)) for n in HV_WINDOWS
-    }
-    table["parkinson_20"] = (RANGE_WINDOW, lambda b: parkinson_hv(b.high, b.low))
-    table["garman_klass_20"] = (RANGE_WINDOW, lambda b: garman_klass_hv(b.open, b.high, b.low, b.close))
-    table["yang_zhang_20"] = (RANGE_WINDOW + 1, lambda b: yang_zhang_hv(b.open, b.high, b.low, b.close))
-    return table
-
-
-_ESTIMATORS = _estimators()
+def _session_gaps(bars: OhlcvBars) -> int | None:
+    """NYSE sessions between the first and the last bar (inclusive) that have no bar (None: no bars)."""
+    if not len(bars):
+        return None
+    lo = np.searchsorted(bars.sessions, bars.dates[0], side="left")
+    hi = np.searchsorted(bars.sessions, bars.dates[-1], side="right")
+    spanned = bars.sessions[lo:hi]
+    if spanned.shape[0] == 0:
+        return 0
+    at = np.minimum(np.searchsorted(spanned, bars.dates), spanned.shape[0] - 1)
+    return int(spanned.shape[0] - np.count_nonzero(spanned[at] == bars.dates))
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -148,23 +199,24 @@ def compute_realized(bars: OhlcvBars, session_date: dt.date | None, atm_iv_30d: 
     """§13.4 for one ticker-day: `bars` are the last (at most 121) stored bars dated ≤ `session_date`
     (None: the date is not judged, no `no_bar_for_date`)."""
     bars = bars.last(MAX_BARS)
+    count = len(bars)
     invalid = invalid_bars(bars)
-    diagnostics = [f"ohlcv_invalid_bar:{day}" for day in bars.dates[invalid].astype(str)]
+    diagnostics = [f"ohlcv_invalid_bar:{day}" for day in bars.dates[invalid].astype(str)] if invalid.any() else []
+    # invalid bars among the last k: a window is judged by one subtraction
+    invalid_from_end = np.concatenate(([0], np.cumsum(invalid[::-1])))
+    logs = LogSeries.of(bars.open, bars.high, bars.low, bars.close)
     values: dict[str, float | None] = {}
-    for key, (need, estimator) in _ESTIMATORS.items():
-        if len(bars) < need:
+    for key, (need, estimator, n) in _ESTIMATORS.items():
+        if count < need:
             values[key] = None
-            diagnostics.append(f"{key}:insufficient_bars({len(bars)}<{need})")
-        elif np.any(invalid[-need:]):
+            diagnostics.append(f"{key}:insufficient_bars({count}<{need})")
+        elif invalid_from_end[need]:
             values[key] = None  # the invalid bar's own diagnostic says why
         else:
-            values[key] = estimator(bars.last(need))
-    gaps = None
-    if len(bars):
-        spanned = bars.sessions[(bars.sessions >= bars.dates[0]) & (bars.sessions <= bars.dates[-1])]
-        gaps = int(np.count_nonzero(~np.isin(spanned, bars.dates)))
-        if gaps:
-            diagnostics.append("ohlcv_gap")
+            values[key] = estimator(logs, n)
+    gaps = _session_gaps(bars)
+    if gaps:
+        diagnostics.append("ohlcv_gap")
     if session_date is not None and (not len(bars) or bars.dates[-1] != np.datetime64(session_date, "D")):
         diagnostics.append("no_bar_for_date")
     hv_20, hv_60 = values["hv_20"], values["hv_60"]
