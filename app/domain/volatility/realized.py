@@ -7,6 +7,7 @@ a window that holds an invalid bar or has too few bars gives None and says why.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 from collections.abc import Callable
@@ -63,13 +64,14 @@ class OhlcvBars:
 
 
 def invalid_bars(bars: OhlcvBars) -> npt.NDArray[np.bool_]:
-    """§13.4: a bar with a missing or non-positive value, high < low, or open/close outside [low, high]."""
+    """§13.4: a bar with a missing or non-positive value, high < low, or open/close outside [low, high].
+
+    low > 0 and low ≤ open, close ≤ high make every value positive and high ≥ low; a comparison with NaN
+    is False, and a finite sum means four finite values.
+    """
     o, h, lo, c = bars.open, bars.high, bars.low, bars.close
-    with np.errstate(invalid="ignore"):
-        positive = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)
-        positive &= (o > 0) & (h > 0) & (lo > 0) & (c > 0)
-        inside = (h >= lo) & (lo <= o) & (o <= h) & (lo <= c) & (c <= h)
-    return ~(positive & inside)
+    valid = np.isfinite(o + h + lo + c) & (lo > 0) & (lo <= o) & (o <= h) & (lo <= c) & (c <= h)
+    return ~valid
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,12 @@ class LogSeries:
     rs: FloatArray
 
     @classmethod
-    def of(cls, open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> LogSeries:
-        with np.errstate(invalid="ignore", divide="ignore"):  # an invalid bar's NaN stays in its windows
+    def of(
+        cls, open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray, *, all_valid: bool = True
+    ) -> LogSeries:
+        # an invalid bar's NaN stays in the windows that hold it, which are never summed; no warning for it
+        quiet = contextlib.nullcontext() if all_valid else np.errstate(invalid="ignore", divide="ignore")
+        with quiet:
             lo, lh, ll, lc = np.log(open_), np.log(high), np.log(low), np.log(close)
             return cls(
                 returns=lc[1:] - lc[:-1],
@@ -204,7 +210,7 @@ def compute_realized(bars: OhlcvBars, session_date: dt.date | None, atm_iv_30d: 
     diagnostics = [f"ohlcv_invalid_bar:{day}" for day in bars.dates[invalid].astype(str)] if invalid.any() else []
     # invalid bars among the last k: a window is judged by one subtraction
     invalid_from_end = np.concatenate(([0], np.cumsum(invalid[::-1])))
-    logs = LogSeries.of(bars.open, bars.high, bars.low, bars.close)
+    logs = LogSeries.of(bars.open, bars.high, bars.low, bars.close, all_valid=not diagnostics)
     values: dict[str, float | None] = {}
     for key, (need, estimator, n) in _ESTIMATORS.items():
         if count < need:
