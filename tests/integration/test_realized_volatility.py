@@ -17,7 +17,7 @@ from app.services.volatility_metrics import run_volatility_metrics
 from app.time import sessions
 from tests.factories import OhlcvFactory, TickerFactory, WatchlistFactory
 from tests.integration.market import add_chain
-from tests.integration.test_a4_volatility_metrics import all_docs, docs
+from tests.integration.test_volatility_metrics_pipeline import all_docs, docs
 from tests.unit.volatility_metrics.test_realized import (
     _oracle_garman_klass,
     _oracle_hv,
