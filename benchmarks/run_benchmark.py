@@ -44,11 +44,12 @@ EVENING_SHORT_HISTORY = 5
 
 
 def kernel_timings(repeats: int = 300, contracts: int = 4000) -> dict[str, float]:
+    from app.domain.bars import OhlcvBars
     from app.domain.chain import OptionChain
     from app.domain.dealer import compute_dealer_metrics
     from app.domain.models import DealerParams, SnapshotContext, VolatilityParams
     from app.domain.volatility import compute_volatility_metrics
-    from app.domain.volatility.realized import MAX_BARS, OhlcvBars
+    from app.domain.volatility.realized import MAX_BARS
 
     rng = np.random.default_rng(42)
     n = contracts

@@ -29,8 +29,8 @@ from app.batch.dates import Target
 from app.batch.interrupts import StopRequest
 from app.batch.retry import with_retries
 from app.db import is_in_memory_sqlite
+from app.domain.bars import OhlcvBars
 from app.domain.chain import OptionChain
-from app.domain.volatility.realized import OhlcvBars
 from app.repositories.bars import BarRepository
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime

@@ -21,9 +21,9 @@ from pydantic import BaseModel
 
 from app.batch.dates import Target
 from app.batch.summary import Outcome
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.models import SnapshotContext
-from app.domain.volatility.realized import OhlcvBars
 from app.repositories.snapshots import ABSENT_ROW, RowState
 from app.repositories.universe import TickerRef
 

@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.domain.volatility.realized import OhlcvBars
+from app.domain.bars import OhlcvBars
 from app.repositories.market import parse_float8_arrays
 from app.repositories.orm import Ohlcv
 from app.repositories.types import driver_connection

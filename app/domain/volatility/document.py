@@ -7,6 +7,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
@@ -20,7 +21,7 @@ from app.domain.models import (
 )
 from app.domain.rounding import round_or_none
 from app.domain.volatility.expected_move import ExpectedMoveFigures
-from app.domain.volatility.realized import OhlcvBars, RealizedFigures
+from app.domain.volatility.realized import RealizedFigures
 from app.domain.volatility.result import VolatilityFigures, VolatilityResult, compute_volatility
 from app.domain.volatility_parts import ExpectedMove, FrontExpectedMove, RealizedVolatility, ThirtyDayExpectedMove
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
@@ -26,7 +27,7 @@ from app.domain.volatility.formulas import (
     term_structure_points,
     term_structure_slope,
 )
-from app.domain.volatility.realized import OhlcvBars, RealizedFigures, compute_realized
+from app.domain.volatility.realized import RealizedFigures, compute_realized
 from app.domain.volatility.selection import select_contracts
 
 CORE_METRICS = ("average_iv", "iv_rank", "put_call_ratio_oi", "oi_ratio", "iv_skew", "iv_term_structure")

@@ -8,9 +8,9 @@ import random
 import numpy as np
 import pytest
 
+from app.domain.bars import OhlcvBars
 from app.domain.volatility.document import REALIZED_DIGITS
 from app.domain.volatility.realized import (
-    OhlcvBars,
     close_to_close_hv,
     compute_realized,
     garman_klass_hv,
