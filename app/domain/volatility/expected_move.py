@@ -63,9 +63,9 @@ def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
     strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest);
     a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
     bid, ask = chain.bid, chain.ask
-    with np.errstate(invalid="ignore"):
-        quoted = np.isfinite(bid) & np.isfinite(ask) & (bid >= 0) & (ask > 0) & (bid <= ask)
-        quoted &= np.isfinite(chain.dte_days) & (chain.dte_days >= 1) & np.isfinite(chain.strike)
+    # a comparison with NaN is False: a finite ask and bid ≤ ask make the bid finite too
+    quoted = (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & (chain.dte_days >= 1)
+    quoted &= np.isfinite(chain.strike)
     if not np.any(quoted):
         return None
     # one integer key per (DTE, strike, type), ascending: strikes have at most 4 decimals (numeric(12,4));

@@ -26,6 +26,9 @@ STRADDLES = [
     {"type": "C", "strike": 100.0, "dte": 1, "bid": 0.5, "ask": 0.6},
     {"type": "P", "strike": 100.0, "dte": 1, "bid": 0.0, "ask": 0.0},
     {"type": "P", "strike": 95.0, "dte": 1, "bid": 0.1, "ask": 0.2},
+    # DTE 2: an infinite ask is no quote (not malformed: §5.1 counts it as absent)
+    {"type": "C", "strike": 100.0, "dte": 2, "bid": 1.0, "ask": math.inf, "iv": 0.20},
+    {"type": "P", "strike": 100.0, "dte": 2, "bid": 1.0, "ask": 1.2, "iv": 0.20},
     # DTE 3: 97.5 and 102.5 sit 2.5 either side of spot 100 — the tie goes to the lower strike
     *_pair(97.5, 3, call=(3.0, 3.2), put=(0.9, 1.1)),
     *_pair(102.5, 3, call=(0.8, 1.0), put=(3.1, 3.3)),
