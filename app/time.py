@@ -139,6 +139,16 @@ def sessions(start: dt.date, end: dt.date) -> list[dt.date]:
     return [d.item() for d in days[lo:hi]]
 
 
+def session_days(start: dt.date, end: dt.date) -> np.ndarray:
+    """NYSE sessions from start to end inclusive, ascending, as datetime64[D] (no per-day objects)."""
+    if start > end:
+        return np.empty(0, dtype="datetime64[D]")
+    days = _covering(end)
+    lo = int(np.searchsorted(days, np.datetime64(start, "D"), side="left"))
+    hi = int(np.searchsorted(days, np.datetime64(end, "D"), side="right"))
+    return days[lo:hi].astype("datetime64[D]")
+
+
 def previous_sessions(end: dt.date, count: int) -> list[dt.date]:
     """The `count` sessions ending at or before `end`, ascending."""
     span = dt.timedelta(days=count * 7 // 5 + 10)

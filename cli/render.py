@@ -19,14 +19,16 @@ HEADERS = {
     "changed": "changed",
     "gamma_flip": "flip", "zero_gamma": "zero γ", "call_wall": "OI call", "put_wall": "OI put",
     "call_gex_wall": "GEX call", "put_gex_wall": "GEX put", "dgpi": "DGPI", "average_iv": "avg IV",
-    "iv_rank": "IV rank", "atm_iv_30d": "IV30", "iv30_rank": "IV30 rk", "put_call_oi": "P/C OI",
+    "iv_rank": "IV rank", "atm_iv_30d": "IV30", "iv30_rank": "IV30 rk", "iv_hv_ratio": "IV/HV",
+    "vrp_30d": "VRP pts", "move_pct": "move ±%", "move_expiry": "move exp", "put_call_oi": "P/C OI",
     "term_structure": "term pts", "vol_status": "vol", "note": "note",
 }  # fmt: skip
 FORMATS = {
     # strikes and levels with the digits they have: 4,500 / 452.5 / 4,491.43
     "gamma_flip": "{:,g}", "zero_gamma": "{:,g}", "call_wall": "{:,g}", "put_wall": "{:,g}",
     "call_gex_wall": "{:,g}", "put_gex_wall": "{:,g}", "dgpi": "{:.2f}", "iv_rank": "{:.1f}",
-    "iv30_rank": "{:.1f}", "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
+    "iv30_rank": "{:.1f}", "iv_hv_ratio": "{:.2f}", "vrp_30d": "{:+.2f}", "move_pct": "±{:.2f}%",
+    "put_call_oi": "{:.2f}", "term_structure": "{:+.2f}",
     "spot_vs_zero_gamma_pct": "{:+.2f}", "call_resistance": "{:,g}", "put_support": "{:,g}",
     "zero_gamma_change_pct": "{:+.2f}",
 }  # fmt: skip

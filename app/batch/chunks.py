@@ -19,8 +19,9 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,13 +29,16 @@ from app.batch.dates import Target
 from app.batch.interrupts import StopRequest
 from app.batch.retry import with_retries
 from app.db import is_in_memory_sqlite
+from app.domain.bars import OhlcvBars
 from app.domain.chain import OptionChain
 from app.domain.previous import DealerSnapshot
 from app.repositories.dealer_history import load_previous_dealer
+from app.repositories.bars import BarRepository
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
 from app.repositories.snapshots import RowState, SnapshotRepository
 from app.repositories.universe import TickerRef
+from app.time import session_days
 
 log = structlog.get_logger()
 
@@ -54,6 +58,7 @@ class ReadPlan:
     max_tickers: int
     max_contracts: int
     previous_dealer: bool = False  # §13.3: each ticker's previous dealer document
+    bars: int = 0  # the most recent daily bars read per ticker (0: none)
 
 
 @dataclass(slots=True)
@@ -68,6 +73,21 @@ class ChunkInputs:
     row_states: dict[uuid.UUID, RowState]
     history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = field(default_factory=dict)
     previous_dealer: dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]] = field(default_factory=dict)
+    bars: dict[uuid.UUID, OhlcvBars] = field(default_factory=dict)
+
+
+def with_sessions(bars: dict[uuid.UUID, OhlcvBars]) -> dict[uuid.UUID, OhlcvBars]:
+    """The bars with the NYSE sessions each ticker's bars span (one calendar slice for the chunk)."""
+    if not bars:
+        return bars
+    first = min(b.dates[0] for b in bars.values()).item()
+    last = max(b.dates[-1] for b in bars.values()).item()
+    calendar = session_days(first, last)
+    spanned = {}
+    for tid, b in bars.items():
+        lo, hi = np.searchsorted(calendar, b.dates[0], "left"), np.searchsorted(calendar, b.dates[-1], "right")
+        spanned[tid] = replace(b, sessions=calendar[lo:hi])
+    return spanned
 
 
 def pack_chunks(
@@ -158,6 +178,8 @@ class ChunkReader:
                     spots=market.load_spots(ids, target.day) if plan.spots else {},
                     row_states=snapshots.load_row_states(ids, target.cutoff),
                 )
+                if plan.bars:
+                    inputs.bars = with_sessions(BarRepository(session).load_recent_bars(ids, target.day, plan.bars))
                 if fresh:
                     inputs.history = snapshots.load_iv_history(
                         fresh,

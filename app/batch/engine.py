@@ -138,6 +138,7 @@ class BatchRunner:
             max_tickers=self.options.chunk_size,
             max_contracts=self.options.chunk_contracts,
             previous_dealer=self.previous is not None,
+            bars=max(job.bars for job in self.jobs),
         )
         reader = ChunkReader(self.session_factory, plan.refs, plan.targets, read_plan, sleep=self.sleep, stop=self.stop)
         writer: Writer[TickerDayWork]

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from app.batch.dates import Target
 from app.batch.summary import Outcome
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.models import SnapshotContext
 from app.domain.previous import DealerSnapshot, PreviousDealer
@@ -57,6 +58,7 @@ class TickerDay:
     row: RowState = ABSENT_ROW
     history: HistoryWindow = field(default_factory=HistoryWindow)
     previous_dealer: PreviousDealer | None = None  # §13.3: the ticker's previous dealer document
+    bars: OhlcvBars | None = None  # the last stored daily bars dated ≤ the session (jobs that read them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class DocumentJob(ABC, Generic[Doc]):
     default_heartbeat: int
     history_lookback: int = 0  # rows of stored IV history the job ranks against (0: none)
     reads_previous_dealer: bool = False  # §13.3: compares against the ticker's previous dealer document
+    bars: int = 0  # the most recent daily bars read per ticker (0: none)
 
     @abstractmethod
     def compute(self, day: TickerDay, earlier: EarlierDocuments) -> Doc: ...

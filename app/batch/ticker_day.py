@@ -108,6 +108,7 @@ def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext)
         row=row,
         history=ctx.history.window(ticker_id, target.cutoff) if ctx.history else HistoryWindow(),
         previous_dealer=ctx.previous.previous(ticker_id, target.cutoff, target.day) if ctx.previous else None,
+        bars=inputs.bars.get(ticker_id),
     )
     with structlog.contextvars.bound_contextvars(symbol=ref.symbol, date=target.day.isoformat()):
         for job in ctx.jobs:

@@ -8,6 +8,7 @@ from app.batch.jobs import DocumentJob, EarlierDocuments, HistoryPoint, JobName,
 from app.batch.summary import Outcome
 from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams, VolCounts
 from app.domain.volatility import CORE_METRICS, compute_volatility_metrics, error_volatility_metrics
+from app.domain.volatility.realized import MAX_BARS
 from app.repositories.snapshots import VOLATILITY_COLUMN
 
 JOB_NAME = JobName.VOLATILITY
@@ -27,6 +28,7 @@ class VolatilityJob(DocumentJob[VolatilityMetrics]):
     greeks = frozenset({"implied_volatility", "delta"})
     needs_spot = True  # §12.2: at-the-money is relative to the session's close
     default_heartbeat = DEFAULT_HEARTBEAT
+    bars = MAX_BARS  # §13.4: the last 121 bars give 120 returns
 
     def __init__(self, params: VolatilityParams) -> None:
         self.params = params
@@ -40,6 +42,7 @@ class VolatilityJob(DocumentJob[VolatilityMetrics]):
             day.context,
             spot=day.spot,
             history_30d=day.history.atm_iv_30d,
+            bars=day.bars,
         )
 
     def error_document(self, context: SnapshotContext, reason: str) -> VolatilityMetrics:

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.domain.positioning_models import DealerChanges, DealerPositioning
+from app.domain.volatility_parts import ExpectedMove, RealizedVolatility
 
 _DOC = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -275,6 +276,8 @@ class VolatilityMetrics(BaseModel):
     confidence: VolConfidence
     options_snapshot_time: str | None
     metrics: VolMetricValues
+    realized: RealizedVolatility  # §13.4
+    expected_move: ExpectedMove  # §13.5
     diagnostics: list[str]
     metadata: VolMetadata
 

@@ -61,6 +61,9 @@ class VolChartData:
     term_dte: np.ndarray  # ATM IV by expiry (§12.2)
     term_iv: np.ndarray
     constant_maturity: dict[int, float] = field(default_factory=dict)  # 30/90 → ATM IV
+    # §13.5 expected move as (lower, upper, label): the front straddle and the 30-day 1σ IV move
+    front_move: tuple[float, float, str] | None = None
+    d30_move: tuple[float, float, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,13 @@ def volatility_figure(data: VolChartData) -> Figure:
         order = np.argsort(curve.strikes[shown])
         smile_ax.plot(curve.strikes[shown][order], curve.ivs[shown][order] * 100, marker="o", ms=3, color=color,
                       label=f"{curve.dte_days} days to expiry")  # fmt: skip
+    if data.front_move is not None:
+        lower, upper, label = data.front_move
+        smile_ax.axvspan(lower, upper, color=SPOT_COLOR, alpha=0.12, label=label)
+    if data.d30_move is not None:
+        lower, upper, label = data.d30_move
+        smile_ax.axvline(lower, color=SPOT_COLOR, lw=1, ls="--", label=label)
+        smile_ax.axvline(upper, color=SPOT_COLOR, lw=1, ls="--")
     if data.spot is not None:
         smile_ax.axvline(data.spot, color=SPOT_COLOR, lw=1.5, label=f"spot {data.spot:,.2f}")
         smile_ax.set_xlim(data.spot * (1 - SMILE_RANGE), data.spot * (1 + SMILE_RANGE))

@@ -107,7 +107,22 @@ def _nearest_expiries(dte: np.ndarray, targets=(30, 90)) -> list[int]:
     return chosen
 
 
-def _vol_data(symbol: str, day: dt.date, chain: OptionChain, spot: float | None) -> VolChartData:
+def _move_bands(vol_doc: dict | None) -> dict[str, tuple[float, float, str] | None]:
+    """§13.5 bands of the stored volatility document, labelled for the smile panel."""
+    moves = (vol_doc or {}).get("expected_move") or {}
+    front, d30 = moves.get("front") or {}, moves.get("d30") or {}
+    bands: dict[str, tuple[float, float, str] | None] = {"front_move": None, "d30_move": None}
+    if front.get("lower") is not None and front.get("upper") is not None:
+        label = f"front straddle ±{front['straddle_pct']:.2f}% ({front['expiry']})"
+        bands["front_move"] = (front["lower"], front["upper"], label)
+    if d30.get("lower") is not None and d30.get("upper") is not None:
+        bands["d30_move"] = (d30["lower"], d30["upper"], f"30-day 1σ IV move ±{d30['iv_move_pct']:.2f}%")
+    return bands
+
+
+def _vol_data(
+    symbol: str, day: dt.date, chain: OptionChain, spot: float | None, vol_doc: dict | None = None
+) -> VolChartData:
     usable = usable_iv_contracts(chain)
     dte, iv, strike = usable.dte_days, usable.implied_volatility, usable.strike
     if dte.size == 0:
@@ -128,6 +143,7 @@ def _vol_data(symbol: str, day: dt.date, chain: OptionChain, spot: float | None)
         term_dte=term.dte_days if term is not None else np.empty(0),
         term_iv=term.iv if term is not None else np.empty(0),
         constant_maturity=constant,
+        **_move_bands(vol_doc),
     )
 
 
@@ -184,7 +200,7 @@ def build_report(
         iv_rank = ((vol_doc or {}).get("metrics") or {}).get("iv_rank")
         result = dealer_result(chain, spot, dealer_doc, iv_rank)
         _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result, strike_range)))
-        _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot)))
+        _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot, vol_doc)))
     _add_figure(report, "history", lambda: history_figure(_history_data(symbol, history_rows)))
     return report
 

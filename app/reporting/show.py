@@ -43,6 +43,10 @@ class ShowRow(BaseModel):
     iv_rank: float | None = None
     atm_iv_30d: float | None = None  # §12.2: the IV a trader quotes, and its rank
     iv30_rank: float | None = None
+    iv_hv_ratio: float | None = None  # §13.4: IV30 over 20-session realized volatility
+    vrp_30d: float | None = None  # §13.4: IV30 − HV20 in vol points
+    move_pct: float | None = None  # §13.5: the front straddle, ± % of spot
+    move_expiry: str | None = None
     put_call_oi: float | None = None
     term_structure: float | None = None
     vol_status: str | None = None
@@ -121,6 +125,12 @@ def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
         row.iv_rank = metrics.get("iv_rank")
         row.atm_iv_30d = metrics.get("atm_iv_30d")
         row.iv30_rank = metrics.get("iv30_rank")
+        realized = vol.get("realized") or {}  # documents written before §13.4 have none
+        row.iv_hv_ratio = realized.get("iv_hv_ratio")
+        row.vrp_30d = realized.get("vrp_30d")
+        front = (vol.get("expected_move") or {}).get("front") or {}
+        row.move_pct = front.get("straddle_pct")
+        row.move_expiry = front.get("expiry")
         row.put_call_oi = metrics.get("put_call_ratio_oi")
         row.term_structure = metrics.get("iv_term_structure")
         row.vol_status = vol.get("status")

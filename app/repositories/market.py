@@ -72,7 +72,7 @@ _PG_ARRAY_HEADER = 20  # ndim, flags, element oid, dimension size, lower bound (
 _PG_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
 
 
-def _parse_float8_arrays(buffer: bytes, expected_fields: int) -> list[np.ndarray] | None:
+def parse_float8_arrays(buffer: bytes, expected_fields: int) -> list[np.ndarray] | None:
     """The arrays of a one-row binary COPY of float8[] columns (None when the row is all NULL)."""
     extension = int.from_bytes(buffer[15:19], "big")
     pos = _PG_COPY_HEADER + extension
@@ -206,7 +206,7 @@ class MarketDataRepository:
         ):
             for block in copy:
                 buffer += block
-        arrays = _parse_float8_arrays(bytes(buffer), 1 + len(fields))
+        arrays = parse_float8_arrays(bytes(buffer), 1 + len(fields))
         if arrays is None:
             return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
         return arrays[0].astype(np.int64) - 1, np.column_stack(arrays[1:])

@@ -15,6 +15,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, text
 
+from app.repositories.bars import _PG_BARS_COPY, BarRepository
 from app.repositories.market import BASE_FIELDS, GREEK_FIELDS, MarketDataRepository, _pg_chain_copy
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
@@ -104,9 +105,10 @@ def test_every_chunk_read_is_index_driven(pg_db, long_history):
             snapshots.load_row_states(many, cutoff)
             history = snapshots.load_iv_history(ids, cutoff, 252)
             snapshots.load_iv_history(ids, snapshot_time(long_history[-5]), 252, through=cutoff, excluding={cutoff})
+            bars = BarRepository(session).load_recent_bars(many, day, 121)
         finally:
             event.remove(pg_db.engine, "before_cursor_execute", capture)
-        assert len(times) == TICKERS and len(history[ids[0]]) == 252
+        assert len(times) == TICKERS and len(history[ids[0]]) == 252 and len(bars[ids[0]]) == 121
         conn = session.connection()
         for statement, parameters in captured:
             _assert_no_seq_scan(_plan(conn, statement, parameters), statement.split("FROM")[0][:80])
@@ -120,6 +122,13 @@ def test_every_chunk_read_is_index_driven(pg_db, long_history):
             plan = "\n".join(row[0] for row in cursor.fetchall())
         _assert_no_seq_scan(plan, "the chain read")
         assert "Index" in plan
+        # so is the bar read (§13.4): a lateral LIMIT per ticker through the (ticker_id, date) key
+        query = _PG_BARS_COPY[_PG_BARS_COPY.index("SELECT") : _PG_BARS_COPY.rindex(") TO STDOUT")]
+        with session.connection().connection.driver_connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + query, {"ids": ids, "day": day, "limit": 121})
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        _assert_no_seq_scan(plan, "the bar read")
+        assert "Index" in plan and "Limit" in plan
 
 
 def test_the_join_the_chain_read_replaced_would_scan_the_table(pg_db, long_history):

@@ -384,6 +384,7 @@ def constant_maturity(contracts, spot: float, session: dt.date, snapshot: dt.dat
     for c in valid:
         by_expiry[c.expiration].append(c)
     atm_points, legs = [], {"C": [], "P": []}
+    atm_by_expiry: dict[dt.date, tuple[float, float]] = {}
     for _expiration, members in sorted(by_expiry.items()):
         years = years_to_expiry(members[0], snapshot)
         per_strike: dict[float, list[float]] = defaultdict(list)
@@ -397,6 +398,7 @@ def constant_maturity(contracts, spot: float, session: dt.date, snapshot: dt.dat
             iv_below = sum(per_strike[below]) / len(per_strike[below])
             value = iv_above if above == below else iv_below + (spot - below) / (above - below) * (iv_above - iv_below)
             atm_points.append((years, value))
+            atm_by_expiry[_expiration] = (years, value)
         for kind, target in (("C", 0.25), ("P", -0.25)):
             otm = [c for c in members if c.kind == kind and c.delta is not None]
             otm = [c for c in otm if (c.strike >= spot if kind == "C" else c.strike <= spot)]
@@ -417,6 +419,7 @@ def constant_maturity(contracts, spot: float, session: dt.date, snapshot: dt.dat
         "atm_iv_90d": atm90,
         "atm_term_structure": (atm90 - atm30) * 100 if atm30 is not None and atm90 is not None else None,
         "rr25_30d": (put30 - call30) * 100 if put30 is not None and call30 is not None else None,
+        "atm_by_expiry": atm_by_expiry,  # (T, ATM IV) of each expiry that has one (§13.5's iv_move)
     }
 
 

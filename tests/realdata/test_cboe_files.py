@@ -20,7 +20,7 @@ from app.repositories.orm import DailySnapshot, OptionContract
 from app.services.daily import run_daily
 from app.time import snapshot_time
 from tests.factories import WatchlistFactory
-from tests.realdata import oracle
+from tests.realdata import oracle, oracle_moves
 
 FILES = {
     # name: (symbol, session, snapshot time UTC, after the close, public net GEX bn, public Σ|strike GEX| bn)
@@ -123,6 +123,19 @@ def _check_volatility(doc: dict, expected: dict) -> None:
     )
 
 
+def _check_moves(doc: dict, expected: dict) -> None:
+    front, d30 = doc["expected_move"]["front"], doc["expected_move"]["d30"]
+    assert expected["front"], "every bundled download has a quoted straddle"
+    assert (front["expiry"], front["dte"], front["straddle_strike"]) == tuple(
+        expected["front"][k] for k in ("expiry", "dte", "straddle_strike")
+    )
+    assert close(front["straddle_price"], expected["front"]["straddle_price"], 4)
+    for key in ("straddle_pct", "lower", "upper", "iv_move", "iv_move_pct"):
+        assert close(front[key], expected["front"][key], 2), key
+    for key in ("iv_move", "iv_move_pct", "lower", "upper"):
+        assert close(d30[key], expected["d30"][key], 2), key
+
+
 @pytest.mark.parametrize("name", list(FILES))
 def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, name, tmp_path):
     symbol, session, stamp, after_close, public_net, public_gross = FILES[name]
@@ -166,6 +179,13 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     expected_cm = oracle.constant_maturity(merged, raw.last, session, snapshot, after_close)
     for key, digits in (("atm_iv_30d", 4), ("atm_iv_90d", 4), ("atm_term_structure", 2), ("rr25_30d", 2)):
         assert close(volatility["metrics"][key], expected_cm[key], digits), key
+    _check_moves(volatility, oracle_moves.expected_move(
+        merged, raw.last, session, expected_cm["atm_by_expiry"], expected_cm["atm_iv_30d"]
+    ))  # fmt: skip
+    # a download carries one bar (close only): every realized estimator is null, and says why
+    realized = volatility["realized"]
+    assert realized["bars_used"] == 1 and realized["hv_20"] is None and realized["iv_hv_ratio"] is None
+    assert "hv_20:insufficient_bars(1<21)" in realized["diagnostics"]
 
     # ---- loose thresholds, industry sign: what public scripts compute, less what SPEC §3 excludes
     assert run_daily(db.session_factory, day, dealer_params=LOOSE).exit_code == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import fields
 
 import numpy as np
 
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
@@ -18,7 +20,10 @@ from app.domain.models import (
     iso_utc,
 )
 from app.domain.rounding import round_or_none
+from app.domain.volatility.expected_move import ExpectedMoveFigures
+from app.domain.volatility.realized import RealizedFigures
 from app.domain.volatility.result import VolatilityFigures, VolatilityResult, compute_volatility
+from app.domain.volatility_parts import ExpectedMove, FrontExpectedMove, RealizedVolatility, ThirtyDayExpectedMove
 
 # Decimal places each metric is written with (SPEC §6.2).
 METRIC_DIGITS = {
@@ -27,6 +32,50 @@ METRIC_DIGITS = {
     "iv_term_structure": 2, "iv_term_structure_slope": 4, "iv_rank": 2, "iv_percentile": 2,
     "atm_iv_30d": 4, "atm_iv_90d": 4, "atm_term_structure": 2, "rr25_30d": 2, "iv30_rank": 2, "iv30_percentile": 2,
 }  # fmt: skip
+
+
+# §13.4 and §13.5 (2 dp where the SPEC states none).
+REALIZED_DIGITS = {
+    "hv_10": 4, "hv_20": 4, "hv_60": 4, "hv_120": 4, "parkinson_20": 4, "garman_klass_20": 4, "yang_zhang_20": 4,
+    "iv_hv_ratio": 4, "vrp_30d": 2, "hv20_hv60_ratio": 4,
+}  # fmt: skip
+STRIKE_DIGITS = 4  # a strike is written as stored (numeric(12,4)), never moved by rounding
+STRADDLE_PRICE_DIGITS = 4
+MOVE_DIGITS = 2
+
+
+def _realized(figures: RealizedFigures) -> RealizedVolatility:
+    values = {name: round_or_none(getattr(figures, name), digits) for name, digits in REALIZED_DIGITS.items()}
+    return RealizedVolatility(
+        **values,
+        bars_used=figures.bars_used,
+        session_gaps=figures.session_gaps,
+        diagnostics=list(figures.diagnostics),
+    )
+
+
+def _expected_move(figures: ExpectedMoveFigures, session_date: dt.date) -> ExpectedMove:
+    front, d30 = figures.front, figures.d30
+    expiry = None if front.dte is None else (session_date + dt.timedelta(days=front.dte)).isoformat()
+    return ExpectedMove(
+        front=FrontExpectedMove(
+            expiry=expiry,
+            dte=front.dte,
+            straddle_strike=round_or_none(front.straddle_strike, STRIKE_DIGITS),
+            straddle_price=round_or_none(front.straddle_price, STRADDLE_PRICE_DIGITS),
+            **{
+                name: round_or_none(getattr(front, name), MOVE_DIGITS)
+                for name in ("straddle_pct", "lower", "upper", "iv_move", "iv_move_pct")
+            },
+        ),
+        d30=ThirtyDayExpectedMove(
+            **{
+                name: round_or_none(getattr(d30, name), MOVE_DIGITS)
+                for name in ("iv_move", "iv_move_pct", "lower", "upper")
+            }
+        ),
+        diagnostics=list(figures.diagnostics),
+    )
 
 
 def _metrics(figures: VolatilityFigures) -> VolMetricValues:
@@ -61,6 +110,8 @@ def volatility_document(
         confidence=result.confidence,
         options_snapshot_time=iso_utc(context.options_snapshot_time),
         metrics=_metrics(result.figures),
+        realized=_realized(result.realized),
+        expected_move=_expected_move(result.expected_move, context.snapshot_date),
         diagnostics=diagnostics,
         metadata=VolMetadata(**envelope, counts=result.counts, history=_history(result.history)),
     )
@@ -74,9 +125,12 @@ def compute_volatility_metrics(
     *,
     spot: float | None = None,
     history_30d: FloatArray | None = None,
+    bars: OhlcvBars | None = None,
 ) -> VolatilityMetrics:
     """Volatility metrics document for one ticker-day: `compute_volatility`, then `volatility_document`."""
-    result = compute_volatility(chain, history, params, spot=spot, history_30d=history_30d)
+    result = compute_volatility(
+        chain, history, params, spot=spot, history_30d=history_30d, bars=bars, session_date=ctx.snapshot_date
+    )
     return volatility_document(result, ctx)
 
 

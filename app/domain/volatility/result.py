@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
 from app.domain.rounding import round_or_none
 from app.domain.volatility.constant_maturity import constant_maturity
+from app.domain.volatility.expected_move import ExpectedMoveFigures, compute_expected_move
 from app.domain.volatility.formulas import (
     SKEW_TARGET_DELTA,
     classify_vol_confidence,
@@ -24,6 +27,7 @@ from app.domain.volatility.formulas import (
     term_structure_points,
     term_structure_slope,
 )
+from app.domain.volatility.realized import RealizedFigures, compute_realized
 from app.domain.volatility.selection import select_contracts
 
 CORE_METRICS = ("average_iv", "iv_rank", "put_call_ratio_oi", "oi_ratio", "iv_skew", "iv_term_structure")
@@ -81,6 +85,8 @@ class VolatilityResult:
     confidence: VolConfidence = "low"
     status: Status = "INVALID"
     diagnostics: tuple[str, ...] = ()
+    realized: RealizedFigures = field(default_factory=RealizedFigures)  # §13.4
+    expected_move: ExpectedMoveFigures = field(default_factory=ExpectedMoveFigures)  # §13.5
 
 
 def _skew_leg(iv: FloatArray, delta: FloatArray, dte: FloatArray, side: str) -> tuple[float | None, str | None]:
@@ -101,15 +107,23 @@ def compute_volatility(
     *,
     spot: float | None = None,
     history_30d: FloatArray | None = None,
+    bars: OhlcvBars | None = None,
+    session_date: dt.date | None = None,
 ) -> VolatilityResult:
-    """SPEC §6 and §12.2 for one ticker-day. `history` and `history_30d` hold the ticker's earlier
-    average_iv and atm_iv_30d values (most recent `lookback` rows, nulls removed); `spot` is the
-    session's close (§12.2 only). `chain` is None when there is no options snapshot."""
+    """SPEC §6, §12.2, §13.4 and §13.5 for one ticker-day. `history` and `history_30d` hold the ticker's
+    earlier average_iv and atm_iv_30d values (most recent `lookback` rows, nulls removed); `spot` is the
+    session's close (§12.2, §13.5); `bars` the ticker's last stored bars dated ≤ `session_date` (§13.4).
+    `chain` is None when there is no options snapshot."""
     history = _finite(history)
     history_30d = _finite(history_30d)
+    spot = spot if spot is not None and np.isfinite(spot) and spot > 0 else None
     missing = missing_chain_reason(chain)
     if chain is None or missing is not None:
-        return VolatilityResult(params, "NO_OPTIONS", history, diagnostics=(str(missing),))
+        realized = _realized(bars, session_date, None)
+        moves = compute_expected_move(None, spot, None, None)
+        return VolatilityResult(
+            params, "NO_OPTIONS", history, diagnostics=(str(missing),), realized=realized, expected_move=moves
+        )
 
     sel = select_contracts(chain)
     iv_chain = chain.take(sel.iv_valid)
@@ -136,7 +150,7 @@ def compute_volatility(
     term = term_structure_points(front_iv, back_iv)
     average_written = round_or_none(average_iv, 4)
     iv_rank, rank_gap = compute_iv_rank(average_written, history, params.min_history)
-    levels = constant_maturity(iv_chain, spot if spot is not None and np.isfinite(spot) and spot > 0 else None)
+    levels = constant_maturity(iv_chain, spot)
     iv30_written = round_or_none(levels.atm_iv_30d, 4)
     iv30_rank, iv30_gap = compute_iv_rank(iv30_written, history_30d, params.min_history)
     figures = VolatilityFigures(
@@ -183,6 +197,8 @@ def compute_volatility(
     diagnostics += levels.diagnostics
     if iv30_rank is None and iv30_written is not None:
         diagnostics.append(f"iv30_rank:{iv30_gap}")
+    realized = _realized(bars, session_date, levels.atm_iv_30d)
+    moves = compute_expected_move(ratio_chain, spot, levels.atm_curve, levels.atm_iv_30d)
 
     processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
     n_front, n_back = int(np.count_nonzero(front)), int(np.count_nonzero(back))
@@ -202,4 +218,11 @@ def compute_volatility(
         malformed=sel.malformed,
         expired=sel.expired,
     )
-    return VolatilityResult(params, processing_status, history, figures, counts, confidence, status, tuple(diagnostics))
+    return VolatilityResult(
+        params, processing_status, history, figures, counts, confidence, status, tuple(diagnostics), realized, moves
+    )
+
+
+def _realized(bars: OhlcvBars | None, session_date: dt.date | None, atm_iv_30d: float | None) -> RealizedFigures:
+    """§13.4 whatever the options snapshot holds (no bars read: none)."""
+    return compute_realized(bars if bars is not None else OhlcvBars.empty(), session_date, atm_iv_30d)

@@ -139,6 +139,8 @@ def test_strict_json_and_all_keys():
         "confidence",
         "options_snapshot_time",
         "metrics",
+        "realized",
+        "expected_move",
         "diagnostics",
         "metadata",
     ]

@@ -1,0 +1,133 @@
+"""SPEC §13.5: the move the options market prices, from the front straddle and from ATM IV.
+
+Prices are in the underlying's currency, IVs decimals, times years of 365 days (§3).
+All expiries at once: the call and put quotes are matched per (expiry, strike) by one
+sort, no loop per expiry or contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.domain.chain import OptionChain
+from app.domain.volatility.constant_maturity import HORIZON_30D, ExpiryCurve
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMove:
+    """The front expiry's at-the-money straddle and its 1σ IV move, unrounded (None: not computable)."""
+
+    dte: int | None = None
+    straddle_strike: float | None = None
+    straddle_price: float | None = None
+    straddle_pct: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    iv_move: float | None = None
+    iv_move_pct: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThirtyDayMove:
+    """The 1σ move over 30 calendar days implied by atm_iv_30d, unrounded."""
+
+    iv_move: float | None = None
+    iv_move_pct: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedMoveFigures:
+    front: FrontMove = FrontMove()
+    d30: ThirtyDayMove = ThirtyDayMove()
+    diagnostics: tuple[str, ...] = ()
+
+
+_STRIKE_SCALE = 10_000
+_DTE_STRIDE = 10**12  # above any strike × _STRIKE_SCALE (numeric(12,4) strikes are below 10⁸)
+
+
+@dataclass(frozen=True, slots=True)
+class Straddle:
+    dte: int
+    strike: float
+    price: float  # call mid + put mid
+
+
+def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
+    """The expiry with the smallest DTE ≥ 1 that has a strike with both a call and a put mid, and its
+    strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest);
+    a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
+    bid, ask = chain.bid, chain.ask
+    # a comparison with NaN is False: a finite ask and bid ≤ ask make the bid finite too
+    quoted = (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & (chain.dte_days >= 1)
+    quoted &= np.isfinite(chain.strike)
+    if not np.any(quoted):
+        return None
+    # one integer key per (DTE, strike, type), ascending: strikes have at most 4 decimals (numeric(12,4));
+    # one sort puts each strike's put just before its call
+    dte = chain.dte_days[quoted].astype(np.int64)
+    strike = chain.strike[quoted]
+    key = (dte * _DTE_STRIDE + np.rint(strike * _STRIKE_SCALE).astype(np.int64)) * 2 + chain.is_call[quoted]
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    pairs = np.flatnonzero((ranked[:-1] // 2 == ranked[1:] // 2) & (ranked[:-1] % 2 == 0) & (ranked[1:] % 2 == 1))
+    if pairs.shape[0] == 0:
+        return None
+    front_dte = ranked[pairs[0]] // 2 // _DTE_STRIDE
+    pairs = pairs[ranked[pairs] // 2 // _DTE_STRIDE == front_dte]  # the pairs of the smallest DTE
+    put_at, call_at = order[pairs], order[pairs + 1]
+    pair_strikes = strike[put_at]
+    nearest = int(np.lexsort((pair_strikes, np.abs(pair_strikes - spot)))[0])
+    mid = (bid[quoted] + ask[quoted]) / 2.0
+    price = float(mid[call_at[nearest]] + mid[put_at[nearest]])
+    return Straddle(dte=int(front_dte), strike=float(pair_strikes[nearest]), price=price)
+
+
+def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> float | None:
+    """S · ATM IV_e · √T_e of the expiry with this DTE (§12.2's ATM IV), None when it has none."""
+    if atm_curve is None:
+        return None
+    match = np.flatnonzero(atm_curve.dte_days == dte)
+    if match.shape[0] == 0:
+        return None
+    return spot * float(atm_curve.iv[match[0]]) * math.sqrt(float(atm_curve.years[match[0]]))
+
+
+def compute_expected_move(
+    chain: OptionChain | None, spot: float | None, atm_curve: ExpiryCurve | None, atm_iv_30d: float | None
+) -> ExpectedMoveFigures:
+    """§13.5 for one ticker-day. `chain` holds the §6.1 contracts; `atm_curve` the ATM IV per expiry
+    and `atm_iv_30d` the constant-maturity IV of §12.2; `spot` the session's close."""
+    if spot is None:
+        return ExpectedMoveFigures(diagnostics=("no_spot",))
+    diagnostics = []
+    straddle = front_straddle(chain, spot) if chain is not None else None
+    front = FrontMove()
+    if straddle is None:
+        diagnostics.append("front:no_quoted_straddle")
+    else:
+        iv_move = _front_iv_move(atm_curve, straddle.dte, spot)
+        if iv_move is None:
+            diagnostics.append("front:no_atm_iv")
+        front = FrontMove(
+            dte=straddle.dte,
+            straddle_strike=straddle.strike,
+            straddle_price=straddle.price,
+            straddle_pct=straddle.price / spot * 100.0,
+            lower=spot - straddle.price,
+            upper=spot + straddle.price,
+            iv_move=iv_move,
+            iv_move_pct=iv_move / spot * 100.0 if iv_move is not None else None,
+        )
+    d30 = ThirtyDayMove()
+    if atm_iv_30d is None:
+        diagnostics.append("d30:no_atm_iv")
+    else:
+        move = spot * atm_iv_30d * math.sqrt(HORIZON_30D)
+        d30 = ThirtyDayMove(iv_move=move, iv_move_pct=move / spot * 100.0, lower=spot - move, upper=spot + move)
+    return ExpectedMoveFigures(front, d30, tuple(diagnostics))
