@@ -28,10 +28,10 @@ ALWAYS_SHOWN_EVENTS = frozenset(
 )
 
 
-def _level_filter(min_level: int, quiet: bool):
+def _level_filter(min_level: int, quiet: bool, always_shown: frozenset[str]):
     def processor(_logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         level = LEVELS.get(method_name.upper(), logging.INFO)
-        if event_dict.get("event") in ALWAYS_SHOWN_EVENTS and level >= logging.INFO:
+        if event_dict.get("event") in always_shown and level >= logging.INFO:
             return event_dict
         threshold = max(min_level, logging.WARNING) if quiet else min_level
         if level < threshold:
@@ -90,7 +90,7 @@ def resolve_level(log_level: str | None, verbose: bool, debug: bool, quiet: bool
     return logging.INFO
 
 
-_active: dict[str, Any] = {"level": logging.INFO, "quiet": False}
+_active: dict[str, Any] = {"level": logging.INFO, "quiet": False, "always_shown": ALWAYS_SHOWN_EVENTS}
 
 
 def configure_logging(
@@ -99,16 +99,20 @@ def configure_logging(
     quiet: bool = False,
     log_format: str = "auto",
     stream: TextIO | None = None,
+    always_shown: frozenset[str] = ALWAYS_SHOWN_EVENTS,
 ) -> None:
-    """Console lines on a terminal, JSON lines otherwise (or as asked), always to stderr."""
-    _active.update(level=level, quiet=quiet)
+    """Console lines on a terminal, JSON lines otherwise (or as asked), always to stderr.
+
+    `always_shown` events pass any level threshold (a command that prints its own summary
+    passes an empty set)."""
+    _active.update(level=level, quiet=quiet, always_shown=always_shown)
     stream = stream or sys.stderr
     if log_format == "auto":
         log_format = "console" if stream.isatty() else "json"
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        _level_filter(level, quiet),
+        _level_filter(level, quiet, always_shown),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: list[Any]
@@ -169,4 +173,10 @@ def use_standard_logging_unless_configured() -> None:
 
 def redirect_console_logging(stream: TextIO) -> None:
     """Same levels, console lines, another stream (e.g. rich's proxy above a progress bar)."""
-    configure_logging(level=_active["level"], quiet=_active["quiet"], log_format="console", stream=stream)
+    configure_logging(
+        level=_active["level"],
+        quiet=_active["quiet"],
+        log_format="console",
+        stream=stream,
+        always_shown=_active["always_shown"],
+    )
