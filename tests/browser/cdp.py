@@ -28,6 +28,8 @@ def find_browser() -> str:
     """$KAPMAN_CHROMIUM, else the first Chromium-family browser on PATH."""
     explicit = os.environ.get("KAPMAN_CHROMIUM")
     if explicit:
+        if not shutil.which(explicit):
+            raise BrowserUnavailable(f"KAPMAN_CHROMIUM={explicit} is not an executable")
         return explicit
     for name in CANDIDATES:
         found = shutil.which(name)
