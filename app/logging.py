@@ -41,6 +41,57 @@ def _level_filter(min_level: int, quiet: bool, always_shown: frozenset[str]):
     return processor
 
 
+END_EVENTS = frozenset({"batch_finished", "batch_interrupted", "daily_run_finished"})
+OUTCOME_COUNTS = ("success", "partial", "missing_options", "soft_failed", "errors", "kept_previous", "write_failed",
+                  "skipped_existing")  # fmt: skip
+CONSOLE_DROPPED = ("cutoff_utc", "first_cutoff_utc", "last_cutoff_utc", "avg_seconds_per_ticker", "processed")
+
+
+def _counts_text(counts: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
+    pairs = [(name, counts[name]) for name in (names or tuple(counts)) if counts.get(name)]
+    return ", ".join(f"{name} {value}" for name, value in pairs) or "none"
+
+
+def _date_range(event_dict: MutableMapping[str, Any]) -> str | None:
+    dates = event_dict.pop("dates", None)
+    if isinstance(dates, list) and dates:
+        return dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]} ({len(dates)} sessions)"
+    if "start_date" in event_dict:
+        start, end = event_dict.pop("start_date"), event_dict.pop("end_date", None)
+        return f"{start}..{end} ({event_dict.pop('sessions', '?')} sessions)"
+    return event_dict.pop("date", None)
+
+
+def _gaps_text(gaps: Mapping[str, Any]) -> str:
+    """{"no_options": 3} or, for run_daily, {"volatility": {...}, "dealer": {...}}."""
+    if any(isinstance(v, Mapping) for v in gaps.values()):
+        return "; ".join(f"{job}: {_gaps_text(counts)}" for job, counts in gaps.items() if counts)
+    return _counts_text(gaps, tuple(sorted(gaps, key=lambda reason: (-gaps[reason], reason))))  # most frequent first
+
+
+def console_batch_end(_logger: Any, _method_name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """On a console, a batch end reads in a few lines: the dates as a range, counts by outcome and by
+    data-gap reason, and only what is not empty. JSON lines keep every field."""
+    if event_dict.get("event") not in END_EVENTS:
+        return event_dict
+    dates = _date_range(event_dict)
+    compact: dict[str, Any] = {}
+    if any(name in event_dict for name in OUTCOME_COUNTS):
+        processed = event_dict.get("processed", 0)
+        compact["outcomes"] = f"{processed} ticker-days: {_counts_text(event_dict, OUTCOME_COUNTS)}"
+    for key, value in event_dict.items():
+        if key in OUTCOME_COUNTS or key in CONSOLE_DROPPED or value in (None, [], {}, 0, False):
+            continue
+        if key in ("volatility", "dealer") and isinstance(value, Mapping):
+            value = _counts_text(value, OUTCOME_COUNTS)
+        elif key == "data_gaps" and isinstance(value, Mapping):
+            value = _gaps_text(value)
+        compact[key] = value
+    if dates:
+        compact["dates"] = dates
+    return compact
+
+
 def _redacted(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
@@ -123,6 +174,7 @@ def configure_logging(
         # Formatted here, not by the renderer, so that the text passes the redaction step.
         renderer = [
             structlog.processors.format_exc_info,
+            console_batch_end,
             redact_secrets,
             structlog.dev.ConsoleRenderer(colors=stream.isatty()),
         ]

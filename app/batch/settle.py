@@ -78,6 +78,7 @@ class Settler:
         summary.record(job.outcome(result.document), symbol)
         for gap in job.data_gaps(result.document):
             log.info("data_gap", document=job.name.value, reason=gap)
+            summary.record_gap(gap)
         self._remember(job, work, result.document, stored=False)
         return None
 
