@@ -20,6 +20,7 @@ from app.repositories.orm import DailySnapshot, Ticker, Watchlist
 from app.services.daily import run_daily
 from cli.main import app
 from cli.progress import progress_reporter
+from tests.factories import OhlcvFactory
 from tests.integration.market import DAY, NEXT_DAY, add_chain, build_market
 
 runner = CliRunner()
@@ -101,6 +102,7 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
 def test_report_history_over_two_sessions(db):
     tickers = build_market()
     add_chain(tickers["AAA"], NEXT_DAY, iv=0.4)
+    OhlcvFactory(ticker=tickers["AAA"], date=NEXT_DAY, close=100.0)  # IV30 is taken at spot
     run_daily(db.session_factory, BatchOptions(dates=DateSelection(start=DAY, end=NEXT_DAY), tickers=("AAA",)))
     report = build_report(db.session_factory, "AAA", NEXT_DAY)
     iv_ax, rank_ax = report.figures["history"].axes[:2]
