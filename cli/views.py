@@ -150,7 +150,10 @@ def _dashboard(
     runtime = start(logs)
     try:
         day, symbols = parse_date(date, "--date"), parse_symbols(tickers)
-        site = build_dashboard(runtime.session_factory(), out, day, watchlist=watchlist, tickers=symbols)
+        with progress_reporter(runtime.log_format) as progress:
+            site = build_dashboard(
+                runtime.session_factory(), out, day, watchlist=watchlist, tickers=symbols, progress=progress
+            )
     except NoDataError as error:
         log.error("dashboard_failed", reason=str(error))
         raise typer.Exit(1) from None

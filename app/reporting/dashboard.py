@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ COLUMNS = (
     ("status", "dealer"), ("regime", "regime at spot"), ("spot", "spot"), ("zero_gamma", "zero γ"),
     ("vs_zero_gamma", "spot vs zero γ"), ("call_gex_wall", "call GEX wall"), ("put_gex_wall", "put GEX wall"),
     ("gamma_at_spot", "Γ at spot /1%"), ("gex_net", "net GEX /1%"), ("iv30", "IV30"), ("iv30_rank", "IV30 rank"),
-    ("iv_hv", "IV/HV"), ("expected_move", "front exp. move"), ("changes", "changed since previous"),
+    ("iv_hv", "IV/HV"), ("expected_move", "front exp. move"), ("changes", "changes"),
 )  # fmt: skip
 
 
@@ -169,8 +170,10 @@ def build_dashboard(
     *,
     watchlist: str | None = None,
     tickers: tuple[str, ...] = (),
+    progress: Callable[..., None] | None = None,
 ) -> DashboardResult:
-    """index.html (the watchlist for the session) and one page per ticker with documents."""
+    """index.html (the watchlist for the session) and one page per ticker with documents;
+    `progress(done, total, label)` after each ticker."""
     table = build_show_table(session_factory, day, watchlist=watchlist, tickers=tickers)
     day = table.date
     with session_factory() as session:
@@ -184,7 +187,7 @@ def build_dashboard(
     env = _environment()
     pages, images = [], []
     entries = []
-    for row in table.rows:
+    for done, row in enumerate(table.rows, start=1):
         dealer, vol = documents.get(ids[row.symbol], (None, None)) if row.symbol in ids else (None, None)
         has_page = dealer is not None or vol is not None
         entry = TickerPage(row.symbol, f"{row.symbol}.html" if has_page else None, _cells(dealer, vol))
@@ -199,6 +202,8 @@ def build_dashboard(
             path = out_dir / str(entry.file)
             path.write_text(env.get_template("ticker.html.j2").render(page=entry, day=day), encoding="utf-8")
             pages.append(path)
+        if progress is not None:
+            progress(done, len(table.rows), "dashboard pages")
     index = out_dir / "index.html"
     columns = [*COLUMNS, ("note", "note")]
     index.write_text(

@@ -86,7 +86,9 @@ def run_demo(
     files: list[Path] = []
     for symbol in symbols:
         files += write_report(build_report(session_factory, symbol, sample.sessions[-1]), out_dir, image_format)
-    site = build_dashboard(session_factory, spec.dashboard, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST)
+    site = build_dashboard(
+        session_factory, spec.dashboard, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST, progress=progress
+    )
     log.info("demo_finished", sessions=len(sample.sessions), tickers=sample.tickers, reports=[str(f) for f in files],
              dashboard=str(site.pages[0]))  # fmt: skip
     return DemoResult(exit_code=0, table=table, daily=daily, report_files=files, reported_symbols=symbols,
