@@ -28,10 +28,10 @@ ALWAYS_SHOWN_EVENTS = frozenset(
 )
 
 
-def _level_filter(min_level: int, quiet: bool):
+def _level_filter(min_level: int, quiet: bool, always_shown: frozenset[str]):
     def processor(_logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         level = LEVELS.get(method_name.upper(), logging.INFO)
-        if event_dict.get("event") in ALWAYS_SHOWN_EVENTS and level >= logging.INFO:
+        if event_dict.get("event") in always_shown and level >= logging.INFO:
             return event_dict
         threshold = max(min_level, logging.WARNING) if quiet else min_level
         if level < threshold:
@@ -39,6 +39,57 @@ def _level_filter(min_level: int, quiet: bool):
         return event_dict
 
     return processor
+
+
+END_EVENTS = frozenset({"batch_finished", "batch_interrupted", "daily_run_finished"})
+OUTCOME_COUNTS = ("success", "partial", "missing_options", "soft_failed", "errors", "kept_previous", "write_failed",
+                  "skipped_existing")  # fmt: skip
+CONSOLE_DROPPED = ("cutoff_utc", "first_cutoff_utc", "last_cutoff_utc", "avg_seconds_per_ticker", "processed")
+
+
+def _counts_text(counts: Mapping[str, Any], names: tuple[str, ...] | None = None) -> str:
+    pairs = [(name, counts[name]) for name in (names or tuple(counts)) if counts.get(name)]
+    return ", ".join(f"{name} {value}" for name, value in pairs) or "none"
+
+
+def _date_range(event_dict: MutableMapping[str, Any]) -> str | None:
+    dates = event_dict.pop("dates", None)
+    if isinstance(dates, list) and dates:
+        return dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]} ({len(dates)} sessions)"
+    if "start_date" in event_dict:
+        start, end = event_dict.pop("start_date"), event_dict.pop("end_date", None)
+        return f"{start}..{end} ({event_dict.pop('sessions', '?')} sessions)"
+    return event_dict.pop("date", None)
+
+
+def _gaps_text(gaps: Mapping[str, Any]) -> str:
+    """{"no_options": 3} or, for run_daily, {"volatility": {...}, "dealer": {...}}."""
+    if any(isinstance(v, Mapping) for v in gaps.values()):
+        return "; ".join(f"{job}: {_gaps_text(counts)}" for job, counts in gaps.items() if counts)
+    return _counts_text(gaps, tuple(sorted(gaps, key=lambda reason: (-gaps[reason], reason))))  # most frequent first
+
+
+def console_batch_end(_logger: Any, _method_name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
+    """On a console, a batch end reads in a few lines: the dates as a range, counts by outcome and by
+    data-gap reason, and only what is not empty. JSON lines keep every field."""
+    if event_dict.get("event") not in END_EVENTS:
+        return event_dict
+    dates = _date_range(event_dict)
+    compact: dict[str, Any] = {}
+    if any(name in event_dict for name in OUTCOME_COUNTS):
+        processed = event_dict.get("processed", 0)
+        compact["outcomes"] = f"{processed} ticker-days: {_counts_text(event_dict, OUTCOME_COUNTS)}"
+    for key, value in event_dict.items():
+        if key in OUTCOME_COUNTS or key in CONSOLE_DROPPED or value in (None, [], {}, 0, False):
+            continue
+        if key in ("volatility", "dealer") and isinstance(value, Mapping):
+            value = _counts_text(value, OUTCOME_COUNTS)
+        elif key == "data_gaps" and isinstance(value, Mapping):
+            value = _gaps_text(value)
+        compact[key] = value
+    if dates:
+        compact["dates"] = dates
+    return compact
 
 
 def _redacted(value: Any) -> Any:
@@ -90,7 +141,7 @@ def resolve_level(log_level: str | None, verbose: bool, debug: bool, quiet: bool
     return logging.INFO
 
 
-_active: dict[str, Any] = {"level": logging.INFO, "quiet": False}
+_active: dict[str, Any] = {"level": logging.INFO, "quiet": False, "always_shown": ALWAYS_SHOWN_EVENTS}
 
 
 def configure_logging(
@@ -99,16 +150,20 @@ def configure_logging(
     quiet: bool = False,
     log_format: str = "auto",
     stream: TextIO | None = None,
+    always_shown: frozenset[str] = ALWAYS_SHOWN_EVENTS,
 ) -> None:
-    """Console lines on a terminal, JSON lines otherwise (or as asked), always to stderr."""
-    _active.update(level=level, quiet=quiet)
+    """Console lines on a terminal, JSON lines otherwise (or as asked), always to stderr.
+
+    `always_shown` events pass any level threshold (a command that prints its own summary
+    passes an empty set)."""
+    _active.update(level=level, quiet=quiet, always_shown=always_shown)
     stream = stream or sys.stderr
     if log_format == "auto":
         log_format = "console" if stream.isatty() else "json"
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        _level_filter(level, quiet),
+        _level_filter(level, quiet, always_shown),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: list[Any]
@@ -119,6 +174,7 @@ def configure_logging(
         # Formatted here, not by the renderer, so that the text passes the redaction step.
         renderer = [
             structlog.processors.format_exc_info,
+            console_batch_end,
             redact_secrets,
             structlog.dev.ConsoleRenderer(colors=stream.isatty()),
         ]
@@ -169,4 +225,10 @@ def use_standard_logging_unless_configured() -> None:
 
 def redirect_console_logging(stream: TextIO) -> None:
     """Same levels, console lines, another stream (e.g. rich's proxy above a progress bar)."""
-    configure_logging(level=_active["level"], quiet=_active["quiet"], log_format="console", stream=stream)
+    configure_logging(
+        level=_active["level"],
+        quiet=_active["quiet"],
+        log_format="console",
+        stream=stream,
+        always_shown=_active["always_shown"],
+    )

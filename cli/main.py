@@ -9,7 +9,6 @@ starts quickly.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,22 +16,19 @@ import structlog
 import typer
 
 from app.batch import dealer_job, volatility_job
-from app.batch.dates import NoDataError
 from app.batch.interrupts import stop_on_signals
 from app.db import engine_of
 from app.domain.models import DealerParams, VolatilityParams
 from app.importers.cboe_import import run_cboe_import
 from app.importers.csv_import import run_import
 from app.migrations import upgrade_database
-from app.reporting.show import build_show_table
 from app.sample.market import SampleMarket, run_sample_data
 from app.services.daily import run_daily
 from app.services.dealer_metrics import run_dealer_metrics
-from app.services.demo import DemoSpec, run_demo
 from app.services.volatility_metrics import run_volatility_metrics
+from cli import views
 from cli.flags import LogFlags, RunFlags, SpotFlag, batch_options
 from cli.options import command, given_on_command_line
-from cli.parsing import parse_date, parse_symbols
 from cli.progress import progress_reporter
 from cli.runtime import guarded, start
 
@@ -53,22 +49,8 @@ import_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
-DateOpt = Annotated[str | None, typer.Option("--date", help="Trading date YYYY-MM-DD [default: latest OHLCV date].")]
-TickersOpt = Annotated[str | None, typer.Option("--tickers", help="Comma-separated symbols narrowing the universe.")]
-WatchlistOpt = Annotated[str | None, typer.Option("--watchlist", help="Only this watchlist_id.")]
 FileArg = Annotated[Path, typer.Argument(help="CSV file with a header row.", show_default=False)]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Any rejected row fails the import; nothing is written.")]
-
-
-class ShowFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class ImageFormat(StrEnum):
-    png = "png"
-    svg = "svg"
 
 
 # ------------------------------------------------------------------ schema, data
@@ -141,7 +123,9 @@ def import_cboe(
 @command(app, "sample-data", wrap=guarded)
 def sample_data(market: SampleMarket, logs: LogFlags) -> None:
     """Write a deterministic synthetic market (tickers, watchlist, OHLCV, option chains) into the database."""
-    run_sample_data(start(logs).session_factory(), market)
+    runtime = start(logs)
+    with progress_reporter(runtime.log_format) as progress:
+        run_sample_data(runtime.session_factory(), market, progress=progress)
 
 
 # ------------------------------------------------------------------ metric jobs
@@ -197,79 +181,7 @@ def run_daily_command(
 
 # ------------------------------------------------------------------ looking at results
 
-
-@command(app, "show", wrap=guarded)
-def show(
-    date: DateOpt = None,
-    watchlist: WatchlistOpt = None,
-    tickers: TickersOpt = None,
-    output: Annotated[
-        ShowFormat, typer.Option("--format", help="table on a terminal; json or csv for scripts.")
-    ] = ShowFormat.table,
-    *,
-    logs: LogFlags,
-) -> None:
-    """One row per watchlist ticker for a session: dealer and volatility headline figures."""
-    from cli.render import render_show_table
-
-    runtime = start(logs)
-    try:
-        table = build_show_table(
-            runtime.session_factory(), parse_date(date, "--date"), watchlist=watchlist, tickers=parse_symbols(tickers)
-        )
-    except NoDataError as error:
-        log.error("show_failed", reason=str(error))
-        raise typer.Exit(1) from None
-    render_show_table(table, output.value)
-
-
-@command(app, "report", wrap=guarded)
-def report(
-    symbol: Annotated[str, typer.Argument(help="Ticker symbol.", show_default=False)],
-    date: DateOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="Directory for the chart files.")] = Path("kapman-report"),
-    image_format: Annotated[ImageFormat, typer.Option("--format", help="Image format.")] = ImageFormat.png,
-    strike_range: Annotated[
-        float,
-        typer.Option("--strike-range", min=0.01, max=10.0, help="GEX chart: strikes within this fraction of spot."),
-    ] = 0.20,
-    *,
-    logs: LogFlags,
-) -> None:
-    """Charts for one ticker and session: GEX profile, IV smile and term structure, IV history."""
-    from app.reporting.report import ReportError, build_report, write_report
-
-    runtime = start(logs)
-    try:
-        built = build_report(runtime.session_factory(), symbol, parse_date(date, "--date"), strike_range=strike_range)
-    except (ReportError, NoDataError) as error:
-        log.error("report_failed", symbol=symbol.upper(), reason=str(error))
-        raise typer.Exit(1) from None
-    files = write_report(built, out, image_format.value)
-    if not files:
-        log.error(
-            "report_failed", symbol=built.symbol, reason="no chart had data: " + "; ".join(built.skipped.values())
-        )
-        raise typer.Exit(1)
-    for path in files:
-        typer.echo(str(path))
-
-
-@command(app, "demo", wrap=guarded)
-def demo(spec: DemoSpec, logs: LogFlags) -> None:
-    """Migrate, write a sample market, run both jobs over it, show the last session and chart two tickers."""
-    from cli.render import render_show_table
-
-    runtime = start(logs)
-    with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
-        result = run_demo(runtime.session_factory(create_sqlite_file=True), spec, progress=progress, stop=stop)
-    if result.table is not None:
-        render_show_table(result.table, "table")
-    if result.report_files:
-        typer.echo(f"Charts for {', '.join(result.reported_symbols or [])}:")
-        for path in result.report_files:
-            typer.echo(f"  {path}")
-    raise typer.Exit(result.exit_code)
+views.register(app)
 
 
 def main() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 import typer
@@ -66,6 +68,18 @@ def start(logs: LogFlags) -> Runtime:
         lock_timeout=logs.lock_timeout,
         statement_timeout=logs.statement_timeout,
     )
+
+
+def interactive_summary(logs: LogFlags, stream: TextIO | None = None) -> bool:
+    """On a terminal with no logging flag given, a command that ends with its own human summary logs
+    warnings only (hundreds of data_gap lines would bury it). JSON logs, off a terminal or asked
+    for, stay complete."""
+    stream = stream or sys.stderr
+    asked = logs.verbose or logs.debug or logs.quiet or logs.log_level is not None
+    if asked or logs.log_format == "json" or not (logs.log_format == "console" or stream.isatty()):
+        return False
+    configure_logging(level=logging.WARNING, log_format="console", stream=stream, always_shown=frozenset())
+    return True
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,12 +1,15 @@
 """`python -m scripts.run_a4_volatility_metrics [flags]` is `kapman vol-metrics [flags]` (KapMan's A4 step)."""
 
-import sys
+import typer
 
 from cli.main import app
 
 
 def main() -> None:
-    app(["vol-metrics", *sys.argv[1:]], prog_name="python -m scripts.run_a4_volatility_metrics")
+    # The command itself, not the app with its name prepended: usage and errors then read
+    # "python -m scripts.run_a4_volatility_metrics [OPTIONS]", which is what a user types.
+    command = typer.main.get_command(app).commands["vol-metrics"]
+    command.main(prog_name="python -m scripts.run_a4_volatility_metrics")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ commits on connections of its own (the batch engine's reader and writer threads,
 `db_tx` runs the test inside one outer transaction that is rolled back, for tests that need no
 real commit (a commit inside the test releases a savepoint).
 
-Lanes: every test is marked `unit`, `integration` or `realdata` by its folder (tests/cli counts as
+Lanes: every test is marked `unit`, `integration`, `realdata` or `browser` by its folder (tests/cli counts as
 integration), so `scripts/test.sh unit` runs the fast lane.
 """
 
@@ -26,7 +26,13 @@ from tests.factories import TestSession
 from tests.pg import PostgresServer, PostgresUnavailable
 
 TABLES_CHILD_FIRST = ("daily_snapshots", "options_chains", "ohlcv", "watchlists", "tickers")
-LANES = {"unit": "unit", "integration": "integration", "cli": "integration", "realdata": "realdata"}
+LANES = {
+    "unit": "unit",
+    "integration": "integration",
+    "cli": "integration",
+    "realdata": "realdata",
+    "browser": "browser",
+}
 
 
 def pytest_collection_modifyitems(config, items):

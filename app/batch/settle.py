@@ -84,6 +84,7 @@ class Settler:
         summary.record(job.outcome(result.document), symbol)
         for gap in job.data_gaps(result.document):
             log.info("data_gap", document=job.name.value, reason=gap)
+            summary.record_gap(gap)
         self._remember(job, work, result.document, stored=False)
         self._remember_dealer(job, work, result.stored, stored=False)
         return None

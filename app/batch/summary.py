@@ -47,6 +47,7 @@ class BatchSummary(BaseModel):
     kept_previous: int = 0
     write_failed: int = 0
     skipped_existing: int = 0
+    data_gaps: dict[str, int] = {}  # ticker-days by data-gap reason (a ticker-day may have several)
     unknown_symbols: list[str] = []
     ambiguous_symbols: list[str] = []
     not_in_watchlist: list[str] = []
@@ -69,6 +70,10 @@ class BatchSummary(BaseModel):
             case Outcome.SOFT_FAILED:
                 self.soft_failed += 1
                 self._record_failure(symbol, failure_end or FailureEnd.NOT_WRITTEN)
+
+    def record_gap(self, reason: str) -> None:
+        key = reason.partition("(")[0]  # counts in parentheses, e.g. "(3<5)", would split one reason into many
+        self.data_gaps[key] = self.data_gaps.get(key, 0) + 1
 
     def _record_failure(self, symbol: str, end: FailureEnd) -> None:
         match end:

@@ -20,23 +20,16 @@ from app.domain.dealer import DealerResult, compute_dealer
 from app.domain.models import DealerParams
 from app.domain.volatility import usable_iv_contracts
 from app.domain.volatility.constant_maturity import constant_maturity
-from app.reporting.charts import (
-    GexChartData,
-    HistoryChartData,
-    SmileCurve,
-    VolChartData,
-    gex_profile_figure,
-    history_figure,
-    volatility_figure,
-)
+from app.reporting.charts import GexChartData, SmileCurve, VolChartData, gex_profile_figure, volatility_figure
+from app.reporting.history import HistoryError, load_histories, resolve_range
+from app.reporting.history_chart import iv_history_figure
+from app.reporting.scales import adaptive_strike_range
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
-from app.time import snapshot_time, trading_date_of
+from app.time import snapshot_time
 
 log = structlog.get_logger()
-HISTORY_BAND = 252
-DEFAULT_STRIKE_RANGE = 0.20  # strikes within ±20% of spot: index chains list 200 to 7,200
 
 
 class ReportError(ValueError):
@@ -71,10 +64,14 @@ def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
     return compute_dealer(chain, spot, params, iv_rank=iv_rank, whole_profile=True)  # the chart draws Γ(s)
 
 
-def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: float) -> GexChartData:
+def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: float | None) -> GexChartData:
     profile, levels = result.profile, result.levels
     if profile is None or result.spot is None or not result.gex_total:
         raise ReportError(f"{symbol} {day}: no GEX profile ({result.reason})")
+    zero_gamma = levels.zero_gamma if levels is not None else None
+    if strike_range is None:  # where the GEX is: index chains list strikes from 10% to 160% of spot
+        gex_abs = np.abs(profile.call_gex) + np.abs(profile.put_gex)
+        strike_range = adaptive_strike_range(profile.strikes, gex_abs, result.spot, must_show=(zero_gamma,))
     return GexChartData(
         symbol=symbol,
         session=day.isoformat(),
@@ -90,9 +87,11 @@ def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: flo
         strike_range=strike_range,
         profile_spots=levels.spots if levels is not None and levels.gamma_profile.size else None,
         profile_gex=levels.gamma_profile if levels is not None and levels.gamma_profile.size else None,
-        zero_gamma=levels.zero_gamma if levels is not None else None,
+        zero_gamma=zero_gamma,
         call_gex_wall=levels.call_gex_wall if levels is not None else None,
         put_gex_wall=levels.put_gex_wall if levels is not None else None,
+        gex_net=result.gex_net,
+        gamma_at_spot=levels.gamma_at_spot if levels is not None else None,
     )
 
 
@@ -147,33 +146,13 @@ def _vol_data(
     )
 
 
-def _history_data(symbol: str, rows: list[tuple[dt.datetime, dict]]) -> HistoryChartData:
-    days, avg, rank = [], [], []
-    for moment, doc in rows:
-        metrics = doc.get("metrics") or {}
-        if metrics.get("average_iv") is None:
-            continue
-        # The trading date the document is about (the UTC date of its 23:59 New York cut-off is the next day).
-        snapshot_date = (doc.get("metadata") or {}).get("snapshot_date")
-        days.append(dt.date.fromisoformat(snapshot_date) if snapshot_date else trading_date_of(moment))
-        avg.append(metrics["average_iv"])
-        rank.append(math.nan if metrics.get("iv_rank") is None else metrics["iv_rank"])
-    if len(days) < 2:
-        raise ReportError(f"{symbol}: fewer than two sessions of volatility documents")
-    values = np.array(avg)
-    low = np.array([values[max(0, i - HISTORY_BAND) : i].min() if i else np.nan for i in range(len(values))])
-    high = np.array([values[max(0, i - HISTORY_BAND) : i].max() if i else np.nan for i in range(len(values))])
-    return HistoryChartData(
-        symbol=symbol, sessions=days, average_iv=values, iv_rank=np.array(rank), band_low=low, band_high=high
-    )
-
-
 def build_report(
     session_factory: sessionmaker[Session],
     symbol: str,
     day: dt.date | None = None,
     *,
-    strike_range: float = DEFAULT_STRIKE_RANGE,
+    strike_range: float | None = None,
+    with_history: bool = True,
 ) -> Report:
     """Figures for one ticker and session; charts without data are listed in `skipped` with the reason."""
     symbol = symbol.strip().upper()
@@ -191,7 +170,10 @@ def build_report(
         spot = market.load_spots([ticker_id], day).get(ticker_id)
         snapshots = SnapshotRepository(session)
         dealer_doc, vol_doc = snapshots.load_documents([ticker_id], cutoff).get(ticker_id, (None, None))
-        history_rows = snapshots.list_volatility_history(ticker_id, cutoff)
+        history = None
+        if with_history:
+            start, _ = resolve_range(session, None, day)
+            history = load_histories(session, {symbol: ticker_id}, start, day)[symbol]
     report = Report(symbol=symbol, day=day)
     chain = chains.get(ticker_id)
     if chain is None:
@@ -201,15 +183,22 @@ def build_report(
         result = dealer_result(chain, spot, dealer_doc, iv_rank)
         _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result, strike_range)))
         _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot, vol_doc)))
-    _add_figure(report, "history", lambda: history_figure(_history_data(symbol, history_rows)))
+    if with_history:
+        _add_figure(report, "history", lambda: _iv_history(history))
     return report
+
+
+def _iv_history(history) -> Figure:
+    if int(np.isfinite(history["iv30"]).sum()) < 2:
+        raise ReportError(f"{history.symbol}: fewer than two sessions with IV30 in the stored documents")
+    return iv_history_figure(history)
 
 
 def _add_figure(report: Report, name: str, draw: Callable[[], Figure]) -> None:
     """Draw one chart; a chart without data is listed in `skipped` with the reason."""
     try:
         report.figures[name] = draw()
-    except ReportError as error:
+    except (ReportError, HistoryError) as error:
         report.skipped[name] = str(error)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select
+from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.domain.chain import OptionChain
@@ -175,6 +175,23 @@ class MarketDataRepository:
             select(Ohlcv.ticker_id, cast(close, Float)).where(Ohlcv.date == day, Ohlcv.ticker_id.in_(ticker_ids))
         )
         return {ticker_id: close for ticker_id, close in rows}
+
+    def list_closes(
+        self, ticker_ids: list[uuid.UUID], start: dt.date | None, end: dt.date
+    ) -> dict[uuid.UUID, list[tuple[dt.date, float | None]]]:
+        """Per ticker, ascending: (date, close) of its bars with start <= date <= end. One query."""
+        closes: dict[uuid.UUID, list[tuple[dt.date, float | None]]] = {tid: [] for tid in ticker_ids}
+        if not ticker_ids:
+            return closes
+        close = _sqlite_number(Ohlcv.close) if self._dialect == "sqlite" else Ohlcv.close
+        stmt = (
+            select(Ohlcv.ticker_id, Ohlcv.date, cast(close, Float))
+            .where(Ohlcv.ticker_id.in_(ticker_ids), Ohlcv.date <= end, Ohlcv.date >= start if start else true())
+            .order_by(Ohlcv.ticker_id, Ohlcv.date)
+        )
+        for tid, day, value in self._session.execute(stmt):
+            closes[tid].append((day, value))
+        return closes
 
     def load_chains(
         self,

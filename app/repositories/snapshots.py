@@ -242,3 +242,25 @@ class SnapshotRepository:
             .order_by(DailySnapshot.time)
         )
         return [(time, doc) for time, doc in self._session.execute(stmt)]
+
+    def list_documents_between(
+        self, ticker_ids: list[uuid.UUID], start: dt.datetime | None, end: dt.datetime
+    ) -> dict[uuid.UUID, list[tuple[dt.datetime, dict | None, dict | None]]]:
+        """Per ticker, ascending: (time, dealer document, volatility document) of its rows with
+        start <= time <= end (no lower bound when start is None). One query for any number of tickers."""
+        history: dict[uuid.UUID, list[tuple[dt.datetime, dict | None, dict | None]]] = {tid: [] for tid in ticker_ids}
+        if not ticker_ids:
+            return history
+        snap = DailySnapshot
+        stmt = (
+            select(snap.ticker_id, snap.time, snap.dealer_metrics_json, snap.volatility_metrics_json)
+            .where(
+                snap.ticker_id.in_(ticker_ids),
+                snap.time <= end,
+                snap.time >= start if start is not None else true(),
+            )
+            .order_by(snap.ticker_id, snap.time)
+        )
+        for tid, time, dealer, vol in self._session.execute(stmt):
+            history[tid].append((time, dealer, vol))
+        return history

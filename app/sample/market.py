@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time as clock
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -217,10 +218,14 @@ def chain_time(session: dt.date) -> dt.datetime:
 
 
 def run_sample_data(
-    session_factory: sessionmaker[Session], market: SampleMarket | None = None, **fields: object
+    session_factory: sessionmaker[Session],
+    market: SampleMarket | None = None,
+    *,
+    progress: Callable[..., None] | None = None,
+    **fields: object,
 ) -> SampleSummary:
     """Write the synthetic market (`market`, or one built from keyword fields); rows already
-    present are left as they are (idempotent)."""
+    present are left as they are (idempotent). `progress(done, total, label)` after each session."""
     market = market or SampleMarket.model_validate(fields)
     tickers, days, seed, end_date, watchlist = (
         market.tickers,
@@ -306,6 +311,8 @@ def run_sample_data(
                 merged[name] = np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(chain(*parts))
             fresh = not MarketDataRepository(session).has_options_at(chain_time(session_day))
             option_rows += bulk_insert_ignore(session, "options_chains", merged, known_new=fresh)
+        if progress is not None:
+            progress(day_index + 1, len(sessions), "sample sessions")
     seconds = clock.perf_counter() - started
     summary = SampleSummary(
         tickers=len(specs),

@@ -67,6 +67,7 @@ def run_daily(
         tickers=volatility.tickers,
         volatility=_counts(volatility),
         dealer=_counts(dealer),
+        data_gaps={"volatility": volatility.data_gaps, "dealer": dealer.data_gaps},
         unknown_symbols=volatility.unknown_symbols,
         exit_code=summary.exit_code,
         failure=run.failure,

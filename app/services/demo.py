@@ -14,7 +14,7 @@ from app.batch.options import BatchOptions
 from app.db import engine_of
 from app.migrations import upgrade_database
 from app.reporting.show import ShowRow, ShowTable, build_show_table
-from app.sample.market import DEFAULT_WATCHLIST, run_sample_data
+from app.sample.market import DEFAULT_WATCHLIST, SampleMarket, SampleSummary, run_sample_data
 from app.services.daily import DailySummary, run_daily
 
 log = structlog.get_logger()
@@ -28,6 +28,7 @@ class DemoSpec(BaseModel):
     tickers: int = Field(12, ge=5, le=500, description="Sample tickers (3 are edge cases).")
     days: int = Field(30, ge=2, le=500, description="Sample sessions (IV rank needs 21+).")
     out: Path = Field(Path("kapman-report"), description="Directory for the chart files.")
+    dashboard: Path = Field(Path("kapman-dashboard"), description="Directory for the dashboard site.")
 
 
 @dataclass
@@ -37,6 +38,8 @@ class DemoResult:
     daily: DailySummary | None = None
     report_files: list[Path] | None = None
     reported_symbols: list[str] | None = None
+    sample: SampleSummary | None = None
+    dashboard: Path | None = None
 
 
 def pick_interesting(rows: list[ShowRow], count: int = 2) -> list[str]:
@@ -66,7 +69,7 @@ def run_demo(
     tickers, days, out_dir = spec.tickers, spec.days, spec.out
     if upgrade_database(engine_of(session_factory)) != 0:
         return DemoResult(exit_code=1)
-    sample = run_sample_data(session_factory, tickers=tickers, days=days)
+    sample = run_sample_data(session_factory, SampleMarket(tickers=tickers, days=days), progress=progress)
     options = BatchOptions(
         dates=DateSelection(start=sample.sessions[0], end=sample.sessions[-1]),
         watchlist=DEFAULT_WATCHLIST,
@@ -74,13 +77,19 @@ def run_demo(
     )
     daily = run_daily(session_factory, options, progress=progress, stop=stop)
     if daily.exit_code != 0:
-        return DemoResult(exit_code=daily.exit_code, daily=daily)
-    from app.reporting.report import build_report, write_report  # matplotlib: only when charts are drawn
+        return DemoResult(exit_code=daily.exit_code, daily=daily, sample=sample)
+    from app.reporting.dashboard import build_dashboard  # matplotlib: only when charts are drawn
+    from app.reporting.report import build_report, write_report
 
     table = build_show_table(session_factory, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST)
     symbols = pick_interesting(table.rows)
     files: list[Path] = []
     for symbol in symbols:
         files += write_report(build_report(session_factory, symbol, sample.sessions[-1]), out_dir, image_format)
-    log.info("demo_finished", sessions=len(sample.sessions), tickers=sample.tickers, reports=[str(f) for f in files])
-    return DemoResult(exit_code=0, table=table, daily=daily, report_files=files, reported_symbols=symbols)
+    site = build_dashboard(
+        session_factory, spec.dashboard, sample.sessions[-1], watchlist=DEFAULT_WATCHLIST, progress=progress
+    )
+    log.info("demo_finished", sessions=len(sample.sessions), tickers=sample.tickers, reports=[str(f) for f in files],
+             dashboard=str(site.pages[0]))  # fmt: skip
+    return DemoResult(exit_code=0, table=table, daily=daily, report_files=files, reported_symbols=symbols,
+                      sample=sample, dashboard=site.pages[0])  # fmt: skip

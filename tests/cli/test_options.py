@@ -72,3 +72,4 @@ def test_kapman_pipeline_entry_points_run_the_same_commands(module, command, tmp
     assert finished and finished[0]["job"] == command.replace("-", "_").replace("vol_", "volatility_")
     bad = subprocess.run([sys.executable, "-m", module, "--heartbeat", "0"], cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "--heartbeat" in bad.stderr
+    assert f"Usage: python -m {module} [OPTIONS]" in bad.stderr  # what a user can type as shown

@@ -20,6 +20,7 @@ from app.repositories.orm import DailySnapshot, Ticker, Watchlist
 from app.services.daily import run_daily
 from cli.main import app
 from cli.progress import progress_reporter
+from tests.factories import OhlcvFactory
 from tests.integration.market import DAY, NEXT_DAY, add_chain, build_market
 
 runner = CliRunner()
@@ -90,7 +91,7 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
     smile_ax, term_ax = report.figures["volatility"].axes[:2]
     assert {int(line.get_label().split()[0]) for line in smile_ax.lines if "days" in line.get_label()} == {17, 45}
     np.testing.assert_allclose(term_ax.lines[0].get_xdata(), [17, 45])
-    assert report.skipped["history"].endswith("fewer than two sessions of volatility documents")
+    assert report.skipped["history"] == "AAA: fewer than two sessions with IV30 in the stored documents"
     files = write_report(report, tmp_path)
     assert [f.name for f in files] == ["AAA_2024-01-02_gex.png", "AAA_2024-01-02_volatility.png"]
     for path in files:
@@ -101,10 +102,13 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
 def test_report_history_over_two_sessions(db):
     tickers = build_market()
     add_chain(tickers["AAA"], NEXT_DAY, iv=0.4)
+    OhlcvFactory(ticker=tickers["AAA"], date=NEXT_DAY, close=100.0)  # IV30 is taken at spot
     run_daily(db.session_factory, BatchOptions(dates=DateSelection(start=DAY, end=NEXT_DAY), tickers=("AAA",)))
     report = build_report(db.session_factory, "AAA", NEXT_DAY)
-    history_ax = report.figures["history"].axes[0]
-    np.testing.assert_allclose(history_ax.lines[0].get_ydata(), [30.0, 40.0])  # average IV in percent
+    iv_ax, rank_ax = report.figures["history"].axes[:2]
+    # IV30 in percent: both expiries (17 and 45 days) carry the chain's flat IV, so IV30 is that IV
+    np.testing.assert_allclose(iv_ax.lines[0].get_ydata(), [30.0, 40.0])
+    assert iv_ax.lines[0].get_label().startswith("IV30") and rank_ax.get_ylim() == (-5, 105)  # rank on its own axes
 
 
 def test_report_without_data_is_a_clear_error(db, tmp_path):
@@ -190,22 +194,23 @@ def test_show_gives_iv_in_percent_the_sign_convention_and_warns_on_a_non_session
 def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
     import datetime as dt
 
-    from app.reporting.charts import _with_gaps
-    from app.reporting.report import _history_data
+    from app.reporting.history import history_from_rows
+    from app.reporting.history_chart import with_gaps
     from app.time import snapshot_time
 
     days = [dt.date(2022, 2, 4), dt.date(2022, 2, 7), dt.date(2023, 9, 14)]  # a 19-month gap
     rows = [
         (
             snapshot_time(d),
-            {"metrics": {"average_iv": 0.2 + i / 100, "iv_rank": None}, "metadata": {"snapshot_date": d.isoformat()}},
+            None,
+            {"metrics": {"atm_iv_30d": 0.2 + i / 100, "iv30_rank": None}, "metadata": {"snapshot_date": d.isoformat()}},
         )
         for i, d in enumerate(days)
     ]
-    data = _history_data("AAA", rows)
+    data = history_from_rows("AAA", rows, [])
     # the cut-off is 23:59 New York, i.e. the next day in UTC: the chart uses the session's own date
     assert data.sessions == days and snapshot_time(days[0]).date() == dt.date(2022, 2, 5)
-    x, values = _with_gaps(data.sessions, data.average_iv)
+    x, values = with_gaps(data.sessions, data["iv30"])
     assert len(x) == 4 and np.isnan(values[2])  # a break, not a step across 19 months
 
 
