@@ -241,7 +241,7 @@ def import_cboe_file(
     load_file(session_factory, summary, load, kind="cboe", stop=stop)
     summary.nulled_ask, summary.nulled_iv = counts.nulled_ask, counts.nulled_iv
     summary.contracts = summary.rows_read
-    details = {k: v for k, v in asdict(summary).items() if k not in ("rejects", "reasons", *summary.counts())}
+    details = {k: v for k, v in asdict(summary).items() if k not in ("rejects", "reasons", "path", *summary.counts())}
     summary.log_end("cboe_import_finished", kind="cboe", **details)
     return summary
 

@@ -67,6 +67,9 @@ def _csv_text(values: Column, n: int) -> list[str | None]:
             return values.astype(str).tolist()
         return [_text(v) for v in values.tolist()]
     if isinstance(values, (list, tuple)):
+        kinds = {type(v) for v in values}
+        if kinds <= {float, int, str, type(None)}:  # the common case, without a call per value
+            return [None if v is None or v != v else str(v) for v in values]
         cache: dict[Any, str | None] = {}
         out = []
         for v in values:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, and_, select, text
 from sqlalchemy.orm import Session
 
 from app.repositories.bulk import TABLES, fill_stage, stage_name
+from app.repositories.types import driver_connection
 
 _STAGES: dict[str, Table] = {}
 
@@ -54,7 +56,8 @@ def _stage(table_name: str) -> Table:
 
 
 def _normal(value: Any) -> Any:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    """One spelling of a key value, whichever driver path read it (numeric arrives as Decimal)."""
+    return float(value) if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else value
 
 
 def insert_classified(
@@ -78,29 +81,78 @@ def insert_classified(
     unique = [rows[p] for p in first.values()]
     fill_stage(session, table_name, {c: [r.get(c) for r in unique] for c in (*keys, *values)})
     target, stage = TABLES[table_name], _stage(table_name)
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_new_pg(session, target.name, stage.name, keys, values)
+        stored = {}
+        if len(inserted) < len(first):
+            _analyze_once(session, target.name)
+            stored = _stored(session, target, stage, keys, values, skip=inserted)
+        outcome.inserted = len(inserted)
+    else:
+        stored = _stored(session, target, stage, keys, values, skip=set())
+        outcome.inserted = _insert_new_sqlite(session, target.name, stage.name, keys, values)
+    for key, record in stored.items():
+        _judge(outcome, first[key], rows[first[key]], record, values)
+    if outcome.inserted != len(first) - len(stored):
+        raise RuntimeError(f"{table_name}: {outcome.inserted} rows inserted, {len(first) - len(stored)} expected")
+    outcome.already_present.sort()
+    outcome.conflicting.sort()
+    return outcome
+
+
+def _stored(
+    session: Session, target: Table, stage: Table, keys: Sequence[str], values: Sequence[str], skip: set
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The stored values of the staged keys (but those in `skip`, inserted just now)."""
     same_key = and_(*(target.c[k] == stage.c[k] for k in keys))
     found = session.execute(select(*(stage.c[k] for k in keys), *(target.c[v] for v in values)).join(target, same_key))
-    stored_keys = set()
+    stored = {}
     for record in found:
         key = tuple(_normal(v) for v in record[: len(keys)])
-        stored_keys.add(key)
-        position = first[key]
-        _judge(outcome, position, rows[position], dict(zip(values, record[len(keys) :], strict=True)), values)
-    # Plain SQL: Core's INSERT … FROM SELECT reports no rowcount through psycopg.
+        if key not in skip:
+            stored[key] = dict(zip(values, record[len(keys) :], strict=True))
+    return stored
+
+
+def _insert_new_sqlite(session: Session, target: str, stage: str, keys: Sequence[str], values: Sequence[str]) -> int:
+    # SQLite's planner probes the unique index (all its columns are bound by equality).
     columns = ", ".join((*keys, *values))
     matches = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     result = session.connection().execute(
         text(
-            f"INSERT INTO {target.name} ({columns}) SELECT {columns} FROM {stage.name} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {target.name} t WHERE {matches})"
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE {matches})"
         )
     )
-    outcome.inserted = result.rowcount
-    if outcome.inserted != len(first) - len(stored_keys):
-        raise RuntimeError(f"{table_name}: {outcome.inserted} rows inserted, {len(first) - len(stored_keys)} expected")
-    outcome.already_present.sort()
-    outcome.conflicting.sort()
-    return outcome
+    return int(result.rowcount)
+
+
+def _insert_new_pg(
+    session: Session, target: str, stage: str, keys: Sequence[str], values: Sequence[str]
+) -> set[tuple[Any, ...]]:
+    """Insert the staged rows whose key is not stored; the keys inserted.
+
+    ON CONFLICT's arbiter is the unique index itself. A join against the target was planned from
+    statistics that predate the rows this file adds (a new snapshot looks empty), and probed the
+    (ticker_id, time) index, scanning the whole snapshot for every staged row: minutes per chunk.
+    The stored values are looked up only for the rows not inserted, after an ANALYZE."""
+    driver_connection(session).prepare_threshold = None  # no plan kept from when the table was small
+    columns = ", ".join((*keys, *values))
+    result = session.connection().execute(
+        text(
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage} "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(keys)}"
+        )
+    )
+    return {tuple(_normal(v) for v in record) for record in result}
+
+
+def _analyze_once(session: Session, target: str) -> None:
+    """Fresh statistics (this transaction's rows included) before the first join against the target."""
+    analyzed = session.info.setdefault("analyzed_for_import", set())
+    if target not in analyzed:
+        session.execute(text(f"ANALYZE {target}"))
+        analyzed.add(target)
 
 
 def _judge(outcome: InsertOutcome, position: int, row: dict[str, Any], stored: dict[str, Any], values) -> None:
