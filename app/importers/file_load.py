@@ -53,6 +53,7 @@ def load_file(
                 on_wait=lambda: log.info("import_waiting", file=summary.path, reason="another import is writing"),
                 wait_seconds=LOCK_WAIT_SECONDS,
             )
+            log.info("import_started", kind=kind, file=summary.path)
             load(session)
             check_stop(stop)  # a signal during the last chunk still rolls the file back
     except Interrupted:
