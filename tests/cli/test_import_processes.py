@@ -33,8 +33,9 @@ def _snapshot(path: Path, rows: int, open_interest: int) -> Path:
 
 def _import(url: str, path: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = ["import", "options-chains", str(path), "--db-url", url, "--log-format", "json"]
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "import", "options-chains", str(path), "--db-url", url, "--log-format", "json"],
+        [sys.executable, "-m", "cli.main", *command],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -145,7 +145,8 @@ def test_a_csv_that_ends_early_or_is_not_utf8_loads_nothing(db, tmp_path):
     summary = run_import(db.session_factory, "options-chains", cut)
     assert summary.exit_code == 1 and "last line (32) has fewer fields" in summary.failure
     assert (summary.loaded, summary.rejected, summary.reasons) == (0, 31, {"damaged_file": 31})
-    latin = _write(tmp_path / "latin.csv", (HEADER + _row(100) + _row(101)).encode() + _row(99, symbol="AAÉ").encode("latin-1"))
+    latin_row = _row(99, symbol="AAÉ").encode("latin-1")
+    latin = _write(tmp_path / "latin.csv", (HEADER + _row(100) + _row(101)).encode() + latin_row)
     summary = run_import(db.session_factory, "options-chains", latin)
     assert summary.exit_code == 1 and "line 4: byte 0xc9" in summary.failure
     with db.session() as s:
