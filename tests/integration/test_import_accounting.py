@@ -85,8 +85,9 @@ def test_the_same_file_stores_the_same_rows_and_documents_on_both_backends(_migr
             with factory() as s:
                 oc = OptionContract
                 stored[backend] = s.execute(
-                    select(oc.expiration_date, oc.strike_price, oc.option_type, oc.open_interest, oc.volume, oc.bid)
-                    .order_by(oc.strike_price, oc.option_type)
+                    select(
+                        oc.expiration_date, oc.strike_price, oc.option_type, oc.open_interest, oc.volume, oc.bid
+                    ).order_by(oc.strike_price, oc.option_type)
                 ).all()
                 row = s.execute(select(DailySnapshot.dealer_metrics_json, DailySnapshot.volatility_metrics_json)).one()
                 documents[backend] = [json.dumps(doc, sort_keys=True) for doc in row]
