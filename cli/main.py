@@ -66,7 +66,9 @@ def db_upgrade(logs: LogFlags) -> None:
 def _register_import(kind: str, help_text: str) -> None:
     @command(import_app, kind, wrap=guarded)
     def import_file(file: FileArg, strict: StrictOpt = False, *, logs: LogFlags) -> None:
-        summary = run_import(start(logs).session_factory(), kind, file, strict=strict)
+        runtime = start(logs)
+        with stop_on_signals() as stop:
+            summary = run_import(runtime.session_factory(), kind, file, strict=strict, stop=stop)
         raise typer.Exit(summary.exit_code)
 
     import_file.__doc__ = help_text
@@ -97,9 +99,16 @@ def import_options_chains(
 ) -> None:
     """Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, last,
     volume, open_interest, implied_volatility, delta, gamma, theta, vega."""
-    summary = run_import(
-        start(logs).session_factory(), "options-chains", file, strict=strict, merge_duplicates=merge_duplicates
-    )
+    runtime = start(logs)
+    with stop_on_signals() as stop:
+        summary = run_import(
+            runtime.session_factory(),
+            "options-chains",
+            file,
+            strict=strict,
+            merge_duplicates=merge_duplicates,
+            stop=stop,
+        )
     raise typer.Exit(summary.exit_code)
 
 
@@ -116,8 +125,11 @@ def import_cboe(
     logs: LogFlags,
 ) -> None:
     """Cboe delayed-quotes option-chain downloads: ticker, the session's bar and the options snapshot."""
-    summaries = run_cboe_import(start(logs).session_factory(), files, symbol, watchlist)
-    raise typer.Exit(max(s.exit_code for s in summaries))
+    runtime = start(logs)
+    with stop_on_signals() as stop:
+        summaries = run_cboe_import(runtime.session_factory(), files, symbol, watchlist, stop)
+    # the worst exit code; an interrupt's (130/143) outranks a failed file's 1
+    raise typer.Exit(stop.exit_code if stop.requested else max(s.exit_code for s in summaries))
 
 
 @command(app, "sample-data", wrap=guarded)

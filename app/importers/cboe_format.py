@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.importers.limits import check_count, check_price, check_strike
+from app.importers.source import FileRejected
 from app.time import NEW_YORK
 
 _ZONES: dict[str, dt.tzinfo] = {
@@ -40,14 +42,19 @@ _FIELD_NAMES = {
 }  # fmt: skip
 REQUIRED_FIELDS = ("bid", "ask", "volume", "implied_volatility", "delta", "gamma", "open_interest")
 _COUNTS = ("volume", "open_interest")
+_PRICES = ("bid", "ask", "last")
 
 
-class CboeFileError(ValueError):
+class CboeFileError(FileRejected):
     """The file as a whole cannot be read as a Cboe download."""
 
 
 class LineError(ValueError):
-    """Why one line of contracts cannot be read."""
+    """Why one line of contracts cannot be read; `code` is the counted reason."""
+
+    def __init__(self, message: str, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,8 @@ class ReadCounts:
     lines: int = 0
     nulled_ask: int = 0
     nulled_iv: int = 0
-    rejects: list[tuple[int, str]] = field(default_factory=list)
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)  # line, reason, reason code
+    short_line: int | None = None  # a line with fewer fields than the header, not yet known to be the last
 
 
 # ------------------------------------------------------------------ header
@@ -195,6 +203,9 @@ def _contract(cells: list[str], columns: Columns, kind: str, expiration: dt.date
             if value < 0 or value != int(value):
                 raise LineError(f"{name} is not a count: {cells[index]!r}")
             value = int(value)
+        problem = check_count(value, name) if name in _COUNTS else check_price(value, name) if name in _PRICES else None
+        if problem:
+            raise LineError(f"{kind}: {problem}", "out_of_range")
         values[name] = value
     return values
 
@@ -224,20 +235,30 @@ def read_contracts(lines: Iterator[str], counts: ReadCounts) -> tuple[CboeHeader
         raise CboeFileError("no column header line (one starting with 'Expiration Date')")
     header = parse_header(before)
 
+    width = len(next(csv.reader([raw])))
+
     def contracts() -> Iterator[tuple[int, dict]]:
         for number, cells in enumerate(csv.reader(lines), start=line_number + 1):
             if not any(c.strip() for c in cells):
                 continue
+            if counts.short_line is not None:  # a short line followed by another was not the file's end
+                counts.rejects.append((counts.short_line, "fewer fields than the header", "fewer_fields"))
+                counts.short_line = None
             counts.lines += 1
+            if len(cells) < width:
+                counts.short_line = number
+                continue
             try:
                 expiration = _expiration(cells[columns.expiration])
                 strike = _number(cells[columns.strike], "strike")
                 if strike is None or strike <= 0:
                     raise LineError(f"strike must be > 0: {cells[columns.strike]!r}")
+                problem = check_strike(strike)
+                if problem:
+                    raise LineError(problem, "out_of_range")
                 found = [_contract(cells, columns, k, expiration, strike) for k in ("C", "P")]
-            except (LineError, IndexError) as error:
-                reason = str(error) if isinstance(error, LineError) else "fewer fields than the header"
-                counts.rejects.append((number, reason))
+            except LineError as error:
+                counts.rejects.append((number, str(error), error.code))
                 continue
             for contract in found:
                 _null_placeholders(contract, counts)

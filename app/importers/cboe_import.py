@@ -14,22 +14,22 @@ their line numbers, and every count is reported.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import redact
-from app.importers.cboe_format import CboeFileError, ReadCounts, read_contracts
+from app.batch.interrupts import StopRequest
+from app.importers.cboe_format import CboeFileError, CboeHeader, ReadCounts, read_contracts
+from app.importers.file_load import check_stop, load_file
 from app.importers.load_summary import LoadSummary
 from app.importers.option_merge import merge_contracts
+from app.importers.source import DamagedFile, LineSource
 from app.repositories.bulk import bulk_insert_ignore
-from app.repositories.faults import describe, is_database_error
 from app.repositories.options import insert_option_rows
 from app.repositories.tickers import ensure_tickers
 from app.time import NEW_YORK, is_session, previous_sessions
@@ -48,6 +48,7 @@ MARKET_OPEN = dt.time(9, 30)
 RESTAMP_TIME = dt.time(16, 15)
 WRITE_BATCH = 5000
 WATCHLIST_SOURCE = "cboe-import"
+Key = tuple[dt.date, float, str]
 
 
 @dataclass(kw_only=True)
@@ -57,7 +58,7 @@ class CboeImportSummary(LoadSummary):
     snapshot_time: str | None = None
     restamped: bool = False
     lines: int = 0
-    contracts: int = 0  # contracts read (two per accepted line)
+    contracts: int = 0  # contracts read (two per line, rejected lines included)
     nulled_ask: int = 0
     nulled_iv: int = 0
     rows: int = 0  # option rows after merging
@@ -84,60 +85,53 @@ def underlying_of(root: str) -> str:
     return PM_ROOTS.get(root, root)
 
 
-def _open(path: Path) -> TextIO:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
-    return path.open(newline="", encoding="utf-8-sig")
-
-
 def _group(
-    contracts: Iterator[tuple[int, dict[str, Any]]], symbol: str | None, summary: CboeImportSummary
-) -> tuple[str, dict[tuple[dt.date, float, str], list[tuple[int, dict[str, Any]]]]]:
-    """Contracts by KapMan key (expiration, strike, type), for the underlying of the file."""
-    groups: dict[tuple[dt.date, float, str], list[tuple[int, dict[str, Any]]]] = {}
+    contracts: Iterator[tuple[int, dict[str, Any]]],
+    symbol: str | None,
+    summary: CboeImportSummary,
+    stop: StopRequest | None,
+) -> tuple[str, dict[Key, dict[str, tuple[int, dict[str, Any]]]]]:
+    """Contracts by KapMan key (expiration, strike, type) and root, for the underlying of the file.
+    A repeated line of one root is counted at once (already present, or conflicting), never kept:
+    memory holds each contract once, however often a file repeats it."""
+    groups: dict[Key, dict[str, tuple[int, dict[str, Any]]]] = {}
     roots: Counter[str] = Counter()
     for line, contract in contracts:
-        summary.contracts += 1
+        if line % 10_000 == 0:
+            check_stop(stop)
         roots[underlying_of(contract["root"])] += 1
         key = (contract["expiration_date"], contract["strike_price"], contract["option_type"])
-        groups.setdefault(key, []).append((line, contract))
+        members = groups.setdefault(key, {})
+        first = members.setdefault(contract["root"], (line, contract))
+        if first[0] == line:
+            continue
+        if first[1] != contract:
+            summary.reject(line, f"{contract['root']} contract repeated with other values", "conflicting_duplicate")
+        else:
+            summary.already_present += 1
     if symbol is None:
         if not roots:
             raise CboeFileError("no option lines could be read")
         symbol = roots.most_common(1)[0][0]
-    foreign_lines = set()
     for key, members in list(groups.items()):
-        mine = [(line, c) for line, c in members if underlying_of(c["root"]) == symbol]
-        for line, c in members:
-            if underlying_of(c["root"]) != symbol and line not in foreign_lines:
-                foreign_lines.add(line)
-                summary.reject(line, f"root {c['root']} is not an option on {symbol}")
-        if mine:
-            groups[key] = mine
-        else:
+        for root, (line, _) in list(members.items()):
+            if underlying_of(root) != symbol:
+                summary.reject(line, f"root {root} is not an option on {symbol}", "foreign_root")
+                del members[root]
+        if not members:
             del groups[key]
     return symbol, groups
 
 
 def _rows(groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, Any]]]:
-    """One row per key: roots merged (§8.1); a repeated line of one root is a duplicate, not a merge."""
+    """One row per key: the roots of one key merged (§8.1)."""
     for members in groups.values():
-        by_root: dict[str, tuple[int, dict[str, Any]]] = {}
-        for line, contract in members:
-            if contract["root"] in by_root:
-                _, first = by_root[contract["root"]]
-                if first != contract:
-                    summary.conflicting_duplicates += 1
-                    summary.reject(line, f"{contract['root']} contract repeated with other values")
-                else:
-                    summary.already_present += 1
-                continue
-            by_root[contract["root"]] = (line, contract)
-        kept = list(by_root.values())
+        kept = list(members.values())
         if len(kept) == 1:
             yield kept[0]
             continue
         summary.merged_keys += 1
+        summary.merged += len(kept) - 1
         contracts = [c for _, c in kept]
         pm = [i for i, c in enumerate(contracts) if c["root"] in PM_ROOTS]
         quotes_from = pm[0] if pm else max(range(len(contracts)), key=lambda i: contracts[i].get("open_interest") or 0)
@@ -146,86 +140,124 @@ def _rows(groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, A
 
 def _write(session: Session, rows: list[tuple[int, dict[str, Any]]], summary: CboeImportSummary) -> None:
     outcome = insert_option_rows(session, [row for _, row in rows])
-    summary.count_options(outcome, [line for line, _ in rows], "already stored with other values ({columns})")
+    summary.count_insert(outcome, [line for line, _ in rows], "already stored with other values ({columns})")
+
+
+def _read(path: Path, symbol: str | None, summary: CboeImportSummary, counts: ReadCounts, stop: StopRequest | None):
+    """The header and the grouped contracts of a whole, undamaged download."""
+    source = LineSource(path)
+    try:
+        header, contracts = read_contracts(iter(source), counts)
+        underlying, groups = _group(contracts, symbol, summary, stop)
+    finally:
+        summary.lines = counts.lines
+        summary.rows_read = 2 * counts.lines  # a line holds a call and a put
+        for line, reason, code in counts.rejects:
+            summary.reject(line, reason, code, rows=2)
+    if counts.short_line is not None or not source.ended_cleanly:
+        where = counts.short_line or source.line
+        raise DamagedFile(
+            f"{path}: the last line ({where}) is cut short (a download always ends its last line): "
+            "the file ends early; nothing of this file was loaded"
+        )
+    if header.downloaded is None:
+        raise CboeFileError("no download time ('Date: …') in the header; the snapshot cannot be stamped")
+    return header, underlying, groups
+
+
+def _stamp(path: Path, header: CboeHeader, summary: CboeImportSummary, underlying: str) -> tuple[dt.date, dt.datetime]:
+    assert header.downloaded is not None
+    day, stamp, restamped = snapshot_stamp(header.downloaded)
+    summary.symbol, summary.session, summary.snapshot_time = underlying, day.isoformat(), stamp.isoformat()
+    summary.restamped = restamped
+    if restamped:
+        log.info(
+            "cboe_restamped",
+            file=str(path),
+            downloaded=header.downloaded.isoformat(),
+            session=day.isoformat(),
+            snapshot_time=stamp.isoformat(),
+            reason="downloaded outside a session's trading hours: it holds the last session's closing quotes",
+        )
+    return day, stamp
+
+
+def _bar_and_watchlist(
+    session: Session, path: Path, header: CboeHeader, ticker_id: Any, day: dt.date, summary: CboeImportSummary
+) -> None:
+    if header.last is not None and header.last > 0:
+        created = bulk_insert_ignore(
+            session, "ohlcv", {"ticker_id": [ticker_id], "date": [day], "close": [header.last]}
+        )
+        summary.ohlcv = "created" if created else "kept"
+    else:
+        log.warning("cboe_no_price", file=str(path), reason="no 'Last:' price in the header: no ohlcv bar")
+    if summary.watchlist:
+        # insert-or-keep: an existing entry (even an inactive one) is the user's, not ours to change
+        bulk_insert_ignore(
+            session,
+            "watchlists",
+            {
+                "watchlist_id": [summary.watchlist],
+                "symbol": [summary.symbol],
+                "active": [True],
+                "source": [WATCHLIST_SOURCE],
+                "effective_date": [day],
+            },
+        )
 
 
 def import_cboe_file(
-    session_factory: sessionmaker[Session], path: Path, symbol: str | None = None, watchlist: str | None = None
+    session_factory: sessionmaker[Session],
+    path: Path,
+    symbol: str | None = None,
+    watchlist: str | None = None,
+    stop: StopRequest | None = None,
 ) -> CboeImportSummary:
-    summary = CboeImportSummary(path=str(path))
+    summary = CboeImportSummary(path=str(path), watchlist=watchlist)
     counts = ReadCounts()
-    try:
+
+    def load(session: Session) -> None:
         if not path.is_file():
             raise CboeFileError(f"{path}: no such file")
-        with _open(path) as handle:
-            header, contracts = read_contracts(handle, counts)
-            if header.downloaded is None:
-                raise CboeFileError("no download time ('Date: …') in the header; the snapshot cannot be stamped")
-            underlying, groups = _group(contracts, symbol.upper() if symbol else None, summary)
-        day, stamp, restamped = snapshot_stamp(header.downloaded)
-        summary.symbol, summary.session, summary.snapshot_time = underlying, day.isoformat(), stamp.isoformat()
-        summary.restamped = restamped
-        if restamped:
-            log.info(
-                "cboe_restamped",
-                file=str(path),
-                downloaded=header.downloaded.isoformat(),
-                session=day.isoformat(),
-                snapshot_time=stamp.isoformat(),
-                reason="downloaded outside a session's trading hours: it holds the last session's closing quotes",
+        header, underlying, groups = _read(path, symbol.upper() if symbol else None, summary, counts, stop)
+        day, stamp = _stamp(path, header, summary, underlying)
+        ids, ambiguous = ensure_tickers(session, {underlying})
+        if underlying in ambiguous:
+            raise CboeFileError(
+                f"symbol {underlying} matches several tickers rows ({', '.join(ambiguous[underlying])})"
             )
-        rows = list(_rows(groups, summary))
-        summary.rows = len(rows)
-        with session_factory.begin() as session:
-            ids, ambiguous = ensure_tickers(session, {underlying})
-            if underlying in ambiguous:
-                raise CboeFileError(
-                    f"symbol {underlying} matches several tickers rows ({', '.join(ambiguous[underlying])})"
-                )
-            ticker_id = ids[underlying]
-            if header.last is not None and header.last > 0:
-                created = bulk_insert_ignore(
-                    session, "ohlcv", {"ticker_id": [ticker_id], "date": [day], "close": [header.last]}
-                )
-                summary.ohlcv = "created" if created else "kept"
-            else:
-                log.warning("cboe_no_price", file=str(path), reason="no 'Last:' price in the header: no ohlcv bar")
-            if watchlist:
-                # insert-or-keep: an existing entry (even an inactive one) is the user's, not ours to change
-                bulk_insert_ignore(
-                    session,
-                    "watchlists",
-                    {
-                        "watchlist_id": [watchlist],
-                        "symbol": [underlying],
-                        "active": [True],
-                        "source": [WATCHLIST_SOURCE],
-                        "effective_date": [day],
-                    },
-                )
-                summary.watchlist = watchlist
-            stamped = [(line, {**row, "time": stamp, "ticker_id": ticker_id}) for line, row in rows]
-            for start in range(0, len(stamped), WRITE_BATCH):
-                _write(session, stamped[start : start + WRITE_BATCH], summary)
-    except (CboeFileError, OSError, UnicodeDecodeError) as error:
-        summary.exit_code, summary.failure = 1, str(error)
-    except Exception as error:
-        if not is_database_error(error):
-            raise
-        summary.exit_code, summary.failure = 1, f"database error: {redact(describe(error))}"
-    finally:
-        summary.lines = counts.lines
-        summary.nulled_ask, summary.nulled_iv = counts.nulled_ask, counts.nulled_iv
-        for line, reason in counts.rejects:
-            summary.reject(line, reason)
-    if summary.failure:
-        log.error("import_failed", kind="cboe", file=str(path), reason=summary.failure)
-    log.info("cboe_import_finished", **{k: v for k, v in asdict(summary).items() if k != "rejects"})
+        _bar_and_watchlist(session, path, header, ids[underlying], day, summary)
+        batch: list[tuple[int, dict[str, Any]]] = []
+        for line, row in _rows(groups, summary):
+            summary.rows += 1
+            batch.append((line, {**row, "time": stamp, "ticker_id": ids[underlying]}))
+            if len(batch) >= WRITE_BATCH:
+                check_stop(stop)
+                _write(session, batch, summary)
+                batch = []
+        _write(session, batch, summary)
+
+    load_file(session_factory, summary, load, kind="cboe", stop=stop)
+    summary.nulled_ask, summary.nulled_iv = counts.nulled_ask, counts.nulled_iv
+    summary.contracts = summary.rows_read
+    details = {k: v for k, v in asdict(summary).items() if k not in ("rejects", "reasons", "path", *summary.counts())}
+    summary.log_end("cboe_import_finished", kind="cboe", **details)
     return summary
 
 
 def run_cboe_import(
-    session_factory: sessionmaker[Session], paths: list[Path], symbol: str | None = None, watchlist: str | None = None
+    session_factory: sessionmaker[Session],
+    paths: list[Path],
+    symbol: str | None = None,
+    watchlist: str | None = None,
+    stop: StopRequest | None = None,
 ) -> list[CboeImportSummary]:
-    """Each file on its own (one snapshot each); a failed file does not stop the others."""
-    return [import_cboe_file(session_factory, path, symbol, watchlist) for path in paths]
+    """Each file on its own (one snapshot, one transaction); a failed file does not stop the others,
+    an interrupt stops at the file in flight (rolled back)."""
+    summaries = []
+    for path in paths:
+        summaries.append(import_cboe_file(session_factory, path, symbol, watchlist, stop))
+        if stop is not None and stop.requested:
+            break
+    return summaries

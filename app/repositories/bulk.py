@@ -67,6 +67,9 @@ def _csv_text(values: Column, n: int) -> list[str | None]:
             return values.astype(str).tolist()
         return [_text(v) for v in values.tolist()]
     if isinstance(values, (list, tuple)):
+        kinds = {type(v) for v in values}
+        if kinds <= {float, int, str, type(None)}:  # the common case, without a call per value
+            return [None if v is None or v != v else str(v) for v in values]
         cache: dict[Any, str | None] = {}
         out = []
         for v in values:
@@ -90,6 +93,38 @@ def _adapt_sqlite(column_type: Any, values: list[Any]) -> list[Any]:
     if isinstance(column_type, Boolean):
         return [None if v is None else int(bool(v)) for v in values]
     return values
+
+
+def stage_name(table_name: str) -> str:
+    return f"_stage_{table_name}"
+
+
+def fill_stage(session: Session, table_name: str, columns: Mapping[str, Column]) -> None:
+    """Replace the session's temporary staging table of `table_name` (same columns, emptied at
+    commit) with these rows, for set-based statements against the table."""
+    table = TABLES[table_name]
+    stage = stage_name(table_name)
+    names = list(columns)
+    n = len(next(iter(columns.values())))
+    if session.get_bind().dialect.name == "postgresql":
+        with driver_connection(session).cursor() as cursor:
+            _create_pg_stage(cursor, table.name)
+            _copy_csv(cursor, stage, ", ".join(names), [columns[c] for c in names], n)
+        return
+    raw = driver_connection(session)
+    raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT * FROM {table.name} WHERE 0")
+    raw.execute(f"DELETE FROM {stage}")
+    data = [_adapt_sqlite(table.c[c].type, _as_list(columns[c], n)) for c in names]
+    placeholders = ", ".join("?" for _ in names)
+    raw.executemany(f"INSERT INTO {stage} ({', '.join(names)}) VALUES ({placeholders})", zip(*data, strict=True))
+
+
+def _create_pg_stage(cursor: Any, table_name: str) -> None:
+    stage = stage_name(table_name)
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table_name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    cursor.execute(f"TRUNCATE {stage}")
 
 
 def bulk_insert_ignore(
@@ -149,11 +184,8 @@ def _copy_insert_pg(
         if known_new:
             _copy_csv(cursor, table.name, column_list, columns, n)
             return n
-        stage = f"_stage_{table.name}"
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-        )
-        cursor.execute(f"TRUNCATE {stage}")
+        stage = stage_name(table.name)
+        _create_pg_stage(cursor, table.name)
         _copy_csv(cursor, stage, column_list, columns, n)
         cursor.execute(
             f"INSERT INTO {table.name} ({column_list}) SELECT {column_list} FROM {stage} ON CONFLICT DO NOTHING"

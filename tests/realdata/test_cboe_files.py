@@ -151,6 +151,7 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     )  # fmt: skip
     assert summary.lines == raw.lines and summary.contracts == len(raw.contracts) == 2 * raw.lines
     assert summary.merged_keys == merges and summary.rows == len(merged) == summary.loaded
+    assert summary.merged == len(raw.contracts) - len(merged) and summary.accounted
     assert (summary.nulled_ask, summary.nulled_iv) == (raw.raw_asks_zero, raw.raw_ivs_zero)
     assert summary.ohlcv == "created"
     with db.session() as s:
@@ -289,7 +290,9 @@ def test_a_malformed_line_is_rejected_with_its_number_and_the_rest_loads(db, tmp
     lines[11] = lines[11].replace("NVDA250110C", "NVDX250110C", 1)  # another underlying's root
     path.write_text("\n".join(lines))
     summary = import_cboe_file(db.session_factory, path, symbol="NVDA")
-    assert summary.exit_code == 0 and summary.rejected == 2
+    # rows are contracts: the bad strike's line rejects its call and put, the foreign root one call
+    assert summary.exit_code == 0 and summary.rejected == 3 and summary.accounted
+    assert summary.reasons == {"malformed": 2, "foreign_root": 1}
     assert [line for line, _ in sorted(summary.rejects)] == [11, 12]
     reasons = dict(summary.rejects)
     assert "strike is not a number" in reasons[11] and "root NVDX is not an option on NVDA" in reasons[12]
