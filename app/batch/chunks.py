@@ -32,8 +32,8 @@ from app.db import is_in_memory_sqlite
 from app.domain.bars import OhlcvBars
 from app.domain.chain import OptionChain
 from app.domain.previous import DealerSnapshot
-from app.repositories.dealer_history import load_previous_dealer
 from app.repositories.bars import BarRepository
+from app.repositories.dealer_history import load_previous_dealer
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
 from app.repositories.snapshots import RowState, SnapshotRepository
