@@ -11,17 +11,18 @@ first_session() { python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv
 build() {  # $1 = database file, remaining = dealer threshold flags
   local file="$1"; shift
   local q=(--db-url "sqlite:///$file" --log-level warning --log-format json)
-  "$kapman" db upgrade "${q[@]}"
-  "$kapman" sample-data --tickers 12 --days 30 "${q[@]}"
-  "$kapman" run-daily --start-date "$(first_session "$file")" --end-date 2026-11-20 --watchlist sample "$@" "${q[@]}"
-  "$kapman" import cboe tests/data/cboe/*.csv.gz --watchlist real "${q[@]}"
+  "$kapman" db upgrade "${q[@]}" || return 1
+  "$kapman" sample-data --tickers 12 --days 30 "${q[@]}" || return 1
+  "$kapman" run-daily --start-date "$(first_session "$file")" --end-date 2026-11-20 --watchlist sample "$@" "${q[@]}" || return 1
+  "$kapman" import cboe tests/data/cboe/*.csv.gz --watchlist real "${q[@]}" || return 1
   for d in 2023-09-14 2024-03-22 2025-01-06; do
-    "$kapman" run-daily --date "$d" --watchlist real "$@" "${q[@]}"
+    "$kapman" run-daily --date "$d" --watchlist real "$@" "${q[@]}" || return 1
   done
 }
-build "$work/default.db" >"$work/log" 2>&1 || { cat "$work/log"; exit 1; }
-build "$work/open.db" --min-open-interest 0 --min-volume 0 --max-spread-pct 1000 --max-dte-days 3650 >"$work/log" 2>&1 \
-  || { cat "$work/log"; exit 1; }
+# Every command ends in `|| return 1`: errexit does not apply inside a function called as `build || …`.
+build "$work/default.db" >"$work/default.log" 2>&1 || { tail -20 "$work/default.log"; exit 1; }
+build "$work/open.db" --min-open-interest 0 --min-volume 0 --max-spread-pct 1000 --max-dte-days 3650 \
+  >"$work/open.log" 2>&1 || { tail -20 "$work/open.log"; exit 1; }
 python3 - "$out" "$work/default.db" "$work/open.db" <<'PY'
 import json, sqlite3, sys
 count = 0

@@ -51,3 +51,4 @@ class DealerChanges(BaseModel):
     put_gex_wall_moved: bool | None
     position_changed: bool | None
     regime_changed: bool | None
+    diagnostics: list[str]  # why the keys are null (the seed's metadata.diagnostics stays as it was)

@@ -31,6 +31,7 @@ class Changes:
     put_gex_wall_moved: bool | None = None
     position_changed: bool | None = None
     regime_changed: bool | None = None
+    diagnostics: tuple[str, ...] = ()
 
 
 def _difference(now: float | None, before: float | None) -> float | None:
@@ -57,7 +58,7 @@ def _regime_changed(now: float | None, before: float | None) -> bool | None:
 def compute_changes(current: DealerSnapshot, previous: PreviousDealer | None) -> Changes:
     """§13.3 for the current (unrounded) figures against the previous stored document."""
     if previous is None:
-        return Changes()
+        return Changes(diagnostics=(NO_PREVIOUS_DOCUMENT,))
     before = previous.snapshot
     spot = current.spot
     spot_change = _difference(spot, before.spot)

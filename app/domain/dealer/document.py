@@ -122,6 +122,7 @@ def _changes(changes: Changes) -> DealerChanges:
         put_gex_wall_moved=changes.put_gex_wall_moved,
         position_changed=changes.position_changed,
         regime_changed=changes.regime_changed,
+        diagnostics=list(changes.diagnostics),
     )
 
 

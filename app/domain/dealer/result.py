@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.domain.chain import FloatArray, OptionChain
-from app.domain.dealer.changes import NO_PREVIOUS_DOCUMENT, Changes, compute_changes
+from app.domain.dealer.changes import Changes, compute_changes
 from app.domain.dealer.eligibility import Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
@@ -109,8 +109,6 @@ def compute_dealer(
         positioning = compute_positioning(
             result.spot, levels.zero_gamma, result.gamma_flip, levels.call_gex, levels.put_gex
         )
-    if previous is None:
-        diagnostics.append(NO_PREVIOUS_DOCUMENT)
     current = DealerSnapshot(
         spot=result.spot,
         gex_net=result.gex_net,

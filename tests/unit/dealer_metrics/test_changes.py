@@ -21,8 +21,8 @@ def _document(previous: PreviousDealer | None, spot: float = 100.0):
 
 def test_without_a_previous_document_every_change_is_null_and_says_why():
     doc = _document(None)
-    assert all(value is None for value in doc.changes.model_dump().values())
-    assert doc.metadata.diagnostics[-1] == "no_previous_document"
+    assert all(value is None for key, value in doc.changes.model_dump().items() if key != "diagnostics")
+    assert doc.changes.diagnostics == ["no_previous_document"]
 
 
 def test_a_wall_that_moved_a_regime_that_changed_and_the_differences():
@@ -53,7 +53,7 @@ def test_a_wall_that_moved_a_regime_that_changed_and_the_differences():
     zero = doc.levels.zero_gamma
     expected = None if zero is None else round((zero - 99.0) / 100 * 100, 2)
     assert changes.zero_gamma_change_pct == expected
-    assert "no_previous_document" not in doc.metadata.diagnostics
+    assert doc.changes.diagnostics == []
 
 
 def test_same_position_and_regime_are_false_and_unknown_or_zero_is_null():
