@@ -44,9 +44,19 @@ def test_help_shows_the_model_defaults(command, models, heartbeat):
     assert "[default: 90" in help_text or command == "vol-metrics"  # defaults are shown
 
 
-def test_a_run_without_flags_uses_the_model_defaults(tmp_path):
-    url = f"sqlite:///{tmp_path / 'defaults.db'}"
+def _one_ticker_database(tmp_path, name: str) -> str:
+    """A migrated database whose watchlist holds one ticker (an empty universe fails the batch)."""
+    url = f"sqlite:///{tmp_path / name}"
     runner.invoke(app, ["db", "upgrade", "--db-url", url])
+    (tmp_path / "tickers.csv").write_text("symbol\nAAA\n")
+    (tmp_path / "watchlist.csv").write_text("watchlist_id,symbol\ncore,AAA\n")
+    for kind in ("tickers", "watchlist"):
+        assert runner.invoke(app, ["import", kind, str(tmp_path / f"{kind}.csv"), "--db-url", url]).exit_code == 0
+    return url
+
+
+def test_a_run_without_flags_uses_the_model_defaults(tmp_path):
+    url = _one_ticker_database(tmp_path, "defaults.db")
     result = runner.invoke(app, ["run-daily", "--db-url", url, "--date", "2024-01-02", "--log-format", "json"])
     started = next(e for e in map(json.loads, result.stderr.splitlines()) if e["event"] == "batch_started")
     assert started["params"]["dealer_metrics"] == {**DealerParams().model_dump(), "spot_override": None}
@@ -59,8 +69,7 @@ def test_a_run_without_flags_uses_the_model_defaults(tmp_path):
     [("scripts.run_a3_dealer_metrics", "dealer-metrics"), ("scripts.run_a4_volatility_metrics", "vol-metrics")],
 )
 def test_kapman_pipeline_entry_points_run_the_same_commands(module, command, tmp_path):
-    url = f"sqlite:///{tmp_path / 'seed.db'}"
-    runner.invoke(app, ["db", "upgrade", "--db-url", url])
+    url = _one_ticker_database(tmp_path, "seed.db")
     result = subprocess.run(
         [sys.executable, "-m", module, "--db-url", url, "--date", "2024-01-02", "--log-format", "json"],
         cwd=REPO,
