@@ -16,7 +16,7 @@ from app.sample.market import run_sample_data
 from app.services.daily import run_daily
 from cli.main import app
 from cli.progress import progress_reporter
-from cli.render import render_show_table
+from cli.render import HEADERS, render_show_table
 from tests.integration.market import DAY, NEXT_DAY, build_market, build_sessions
 
 runner = CliRunner()
@@ -73,7 +73,7 @@ def test_show_fits_the_terminal_and_says_what_it_left_out(db):
     piped = io.StringIO()  # off a terminal there is no screen to fit: every column
     render_show_table(table, "table", Console(file=piped, width=80))
     piped_header = next(line for line in piped.getvalue().splitlines() if "symbol" in line)
-    assert all(label in piped_header for label in ("DGPI", "P/C OI", "term pts", "note")) and len(COLUMNS) == 19
+    assert all(HEADERS[name] in piped_header for name in COLUMNS)
 
 
 def test_the_demo_on_a_console_is_a_summary_not_every_event(tmp_path, monkeypatch):
