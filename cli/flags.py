@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.batch.dates import DateSelection
-from app.batch.options import BatchOptions
-from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
+if TYPE_CHECKING:
+    from app.batch.options import BatchOptions
 
 _FLAGS = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -68,6 +67,10 @@ class SpotFlag(BaseModel):
 def batch_options(run: RunFlags, logs: LogFlags, database: str, overrides: tuple[str, ...]) -> BatchOptions:
     """The service's batch options from the parsed flags; a contradiction is a usage error."""
     import typer
+
+    from app.batch.dates import DateSelection
+    from app.batch.options import BatchOptions
+    from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 
     snapshot_day, snapshot_moment = parse_snapshot_time(run.snapshot_time)
     day = snapshot_day or parse_date(run.date, "--date")

@@ -2,9 +2,9 @@
 
 Options come from the Pydantic models the services take (see cli/options.py):
 a threshold, its default, its help and its validation live on the model field.
-Heavy libraries (matplotlib for charts, scipy for the sample market, pandas for
-the NYSE calendar) are imported only where they are used, so every command
-starts quickly.
+Every command imports what it runs inside its body: building the commands (and
+any `--help`) needs only Typer and the Pydantic parameter models, not SQLAlchemy,
+numpy, psycopg or structlog.
 """
 
 from __future__ import annotations
@@ -13,30 +13,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
-from app.batch import dealer_job, volatility_job
-from app.batch.dates import NoDataError
-from app.batch.interrupts import stop_on_signals
-from app.db import engine_of
+from app.batch.defaults import DEALER_HEARTBEAT, VOLATILITY_HEARTBEAT
 from app.domain.models import DealerParams, VolatilityParams
-from app.importers.cboe_import import run_cboe_import
-from app.importers.csv_import import run_import
-from app.migrations import upgrade_database
-from app.reporting.show import build_show_table
-from app.sample.market import SampleMarket, run_sample_data
-from app.services.daily import run_daily
-from app.services.dealer_metrics import run_dealer_metrics
-from app.services.demo import DemoSpec, run_demo
-from app.services.volatility_metrics import run_volatility_metrics
-from cli.flags import LogFlags, RunFlags, SpotFlag, batch_options
+from app.sample.spec import DemoSpec, SampleMarket
+from cli.flags import LogFlags, RunFlags, SpotFlag
 from cli.options import command, given_on_command_line
-from cli.parsing import parse_date, parse_symbols
-from cli.progress import progress_reporter
 from cli.runtime import guarded, start
-
-log = structlog.get_logger()
 
 app = typer.Typer(
     name="kapman",
@@ -77,6 +61,9 @@ class ImageFormat(StrEnum):
 @command(db_app, "upgrade", wrap=guarded)
 def db_upgrade(logs: LogFlags) -> None:
     """Apply the migrations to the database (safe to run again); adopt matching KapMan tables."""
+    from app.db import engine_of
+    from app.migrations import upgrade_database
+
     runtime = start(logs)
     raise typer.Exit(upgrade_database(engine_of(runtime.session_factory(create_sqlite_file=True))))
 
@@ -84,6 +71,8 @@ def db_upgrade(logs: LogFlags) -> None:
 def _register_import(kind: str, help_text: str) -> None:
     @command(import_app, kind, wrap=guarded)
     def import_file(file: FileArg, strict: StrictOpt = False, *, logs: LogFlags) -> None:
+        from app.importers.csv_import import run_import
+
         summary = run_import(start(logs).session_factory(), kind, file, strict=strict)
         raise typer.Exit(summary.exit_code)
 
@@ -115,6 +104,8 @@ def import_options_chains(
 ) -> None:
     """Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, last,
     volume, open_interest, implied_volatility, delta, gamma, theta, vega."""
+    from app.importers.csv_import import run_import
+
     summary = run_import(
         start(logs).session_factory(), "options-chains", file, strict=strict, merge_duplicates=merge_duplicates
     )
@@ -134,6 +125,8 @@ def import_cboe(
     logs: LogFlags,
 ) -> None:
     """Cboe delayed-quotes option-chain downloads: ticker, the session's bar and the options snapshot."""
+    from app.importers.cboe_import import run_cboe_import
+
     summaries = run_cboe_import(start(logs).session_factory(), files, symbol, watchlist)
     raise typer.Exit(max(s.exit_code for s in summaries))
 
@@ -141,15 +134,22 @@ def import_cboe(
 @command(app, "sample-data", wrap=guarded)
 def sample_data(market: SampleMarket, logs: LogFlags) -> None:
     """Write a deterministic synthetic market (tickers, watchlist, OHLCV, option chains) into the database."""
+    from app.sample.market import run_sample_data
+
     run_sample_data(start(logs).session_factory(), market)
 
 
 # ------------------------------------------------------------------ metric jobs
 
 
-@command(app, "dealer-metrics", defaults={"heartbeat": dealer_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "dealer-metrics", defaults={"heartbeat": DEALER_HEARTBEAT}, wrap=guarded)
 def dealer_metrics(ctx: typer.Context, params: DealerParams, spot: SpotFlag, run: RunFlags, logs: LogFlags) -> None:
     """Compute dealer metrics (GEX, flip, walls, DGPI) into daily_snapshots.dealer_metrics_json."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.dealer_metrics import run_dealer_metrics
+    from cli.flags import batch_options
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     options = batch_options(run, logs, runtime.masked_url, given_on_command_line(ctx, [DealerParams, SpotFlag]))
     with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
@@ -159,9 +159,14 @@ def dealer_metrics(ctx: typer.Context, params: DealerParams, spot: SpotFlag, run
     raise typer.Exit(summary.exit_code)
 
 
-@command(app, "vol-metrics", defaults={"heartbeat": volatility_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "vol-metrics", defaults={"heartbeat": VOLATILITY_HEARTBEAT}, wrap=guarded)
 def vol_metrics(ctx: typer.Context, params: VolatilityParams, run: RunFlags, logs: LogFlags) -> None:
     """Compute volatility metrics (IV, rank, skew, term structure) into daily_snapshots.volatility_metrics_json."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.volatility_metrics import run_volatility_metrics
+    from cli.flags import batch_options
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     options = batch_options(run, logs, runtime.masked_url, given_on_command_line(ctx, [VolatilityParams]))
     with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
@@ -169,7 +174,7 @@ def vol_metrics(ctx: typer.Context, params: VolatilityParams, run: RunFlags, log
     raise typer.Exit(summary.exit_code)
 
 
-@command(app, "run-daily", defaults={"heartbeat": volatility_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "run-daily", defaults={"heartbeat": VOLATILITY_HEARTBEAT}, wrap=guarded)
 def run_daily_command(
     ctx: typer.Context,
     volatility: VolatilityParams,
@@ -179,6 +184,11 @@ def run_daily_command(
     logs: LogFlags,
 ) -> None:
     """The daily pipeline entry: volatility then dealer metrics of each ticker-day, from one read."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.daily import run_daily
+    from cli.flags import batch_options
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     overrides = given_on_command_line(ctx, [VolatilityParams, DealerParams, SpotFlag])
     options = batch_options(run, logs, runtime.masked_url, overrides)
@@ -210,6 +220,11 @@ def show(
     logs: LogFlags,
 ) -> None:
     """One row per watchlist ticker for a session: dealer and volatility headline figures."""
+    import structlog
+
+    from app.batch.dates import NoDataError
+    from app.reporting.show import build_show_table
+    from cli.parsing import parse_date, parse_symbols
     from cli.render import render_show_table
 
     runtime = start(logs)
@@ -218,7 +233,7 @@ def show(
             runtime.session_factory(), parse_date(date, "--date"), watchlist=watchlist, tickers=parse_symbols(tickers)
         )
     except NoDataError as error:
-        log.error("show_failed", reason=str(error))
+        structlog.get_logger().error("show_failed", reason=str(error))
         raise typer.Exit(1) from None
     render_show_table(table, output.value)
 
@@ -237,7 +252,13 @@ def report(
     logs: LogFlags,
 ) -> None:
     """Charts for one ticker and session: GEX profile, IV smile and term structure, IV history."""
+    import structlog
+
+    from app.batch.dates import NoDataError
     from app.reporting.report import ReportError, build_report, write_report
+    from cli.parsing import parse_date
+
+    log = structlog.get_logger()
 
     runtime = start(logs)
     try:
@@ -258,6 +279,9 @@ def report(
 @command(app, "demo", wrap=guarded)
 def demo(spec: DemoSpec, logs: LogFlags) -> None:
     """Migrate, write a sample market, run both jobs over it, show the last session and chart two tickers."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.demo import run_demo
+    from cli.progress import progress_reporter
     from cli.render import render_show_table
 
     runtime = start(logs)

@@ -7,19 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import structlog
 import typer
 
-from app.batch.retry import explain_error
-from app.config import mask_url, register_secret, resolve_database_url
-from app.db import DatabaseNotFound, make_engine, make_session_factory
-from app.logging import configure_logging, resolve_level
 from cli.flags import LogFlags
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
-
-log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +23,8 @@ class Runtime:
 
     def session_factory(self, *, create_sqlite_file: bool = False) -> sessionmaker[Session]:
         """Only `db upgrade` and `demo` may create a SQLite file; other commands need an existing one."""
+        from app.db import DatabaseNotFound, make_engine, make_session_factory
+
         try:
             return make_session_factory(make_engine(self.url, create_sqlite_file=create_sqlite_file))
         except DatabaseNotFound:
@@ -42,6 +37,9 @@ class Runtime:
 
 def start(logs: LogFlags) -> Runtime:
     """Configure logging once for this invocation and resolve the database URL."""
+    from app.config import mask_url, register_secret, resolve_database_url
+    from app.logging import configure_logging, resolve_level
+
     configure_logging(
         level=resolve_level(logs.log_level, logs.verbose, logs.debug, logs.quiet),
         quiet=logs.quiet and not logs.log_level,
@@ -64,12 +62,19 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter, typer.TyperException):
             raise
-        except DatabaseNotFound as error:
-            log.error("database_missing", reason=str(error))
-            raise typer.Exit(1) from None
         except Exception as error:
-            log.error("command_failed", error=explain_error(error))
-            log.debug("command_traceback", exc_info=True)
+            # Imported here: a command that never fails (or `--help`) does not pay for them.
+            import structlog
+
+            from app.batch.retry import explain_error
+            from app.db import DatabaseNotFound
+
+            log = structlog.get_logger()
+            if isinstance(error, DatabaseNotFound):
+                log.error("database_missing", reason=str(error))
+            else:
+                log.error("command_failed", error=explain_error(error))
+                log.debug("command_traceback", exc_info=True)
             raise typer.Exit(1) from None
 
     return wrapper

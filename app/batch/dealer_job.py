@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.batch.defaults import DEALER_HEARTBEAT as DEFAULT_HEARTBEAT
 from app.batch.jobs import DocumentJob, EarlierDocuments, JobName, TickerDay
 from app.batch.summary import Outcome
 from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
@@ -11,7 +12,6 @@ from app.domain.models import DealerMetrics, DealerParams, SnapshotContext, Spot
 from app.repositories.snapshots import DEALER_COLUMN
 
 JOB_NAME = JobName.DEALER
-DEFAULT_HEARTBEAT = 25
 
 
 class DealerJob(DocumentJob[DealerMetrics]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.batch.defaults import VOLATILITY_HEARTBEAT as DEFAULT_HEARTBEAT
 from app.batch.jobs import DocumentJob, EarlierDocuments, HistoryPoint, JobName, TickerDay
 from app.batch.summary import Outcome
 from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams, VolCounts
@@ -11,7 +12,6 @@ from app.domain.volatility import CORE_METRICS, compute_volatility_metrics, erro
 from app.repositories.snapshots import VOLATILITY_COLUMN
 
 JOB_NAME = JobName.VOLATILITY
-DEFAULT_HEARTBEAT = 50
 
 _OUTCOMES = {
     "SUCCESS": Outcome.SUCCESS,
