@@ -51,19 +51,40 @@ PG_NUMERIC_COLUMNS = {
 }
 _NAN_RECORD = "'\\x00000000c0000000" + "00" * (RECORD_BYTES - 8) + "'::bytea"  # NULL reads as NaN
 _PADDING = "'\\x" + "00" * RECORD_BYTES + "'::bytea"
+_NO_DTE = -(2**31)  # a NULL expiration; read as NaN
+# The other fields in binary too: a string_agg of fixed-width sends costs the server less than an
+# array_agg of float8 (field: expression, wire type, the column and type it needs, if any).
+_BINARY_OTHERS = {
+    "dte_days": (
+        f"int4send(coalesce(oc.expiration_date - %(as_of)s::date, {_NO_DTE}))",
+        ">i4",
+        "expiration_date",
+        "date",
+    ),
+    "option_type": ("int2send((CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::int2)", ">i2", "", ""),
+    "open_interest": ("int4send(coalesce(oc.open_interest, 0))", ">i4", "open_interest", "integer"),
+    "volume": ("int4send(coalesce(oc.volume, 0))", ">i4", "volume", "integer"),
+}
+_REQUIRED_TYPES = {
+    **{field: (column, "numeric") for field, column in PG_NUMERIC_COLUMNS.items()},
+    **{field: (column, kind) for field, (_, _, column, kind) in _BINARY_OTHERS.items()},
+}
 
 
 def _pg_aggregate(field: str, binary: Collection[str]) -> str:
-    if field in binary:
+    if field not in binary:
+        return f"array_agg({_PG_EXPRESSIONS[field]})"
+    if field in PG_NUMERIC_COLUMNS:
         column = f"oc.{PG_NUMERIC_COLUMNS[field]}"
-        record = f"substring(coalesce(numeric_send({column}), {_NAN_RECORD}) || {_PADDING} for {RECORD_BYTES})"
-        return f"string_agg({record}, ''::bytea)"
-    return f"array_agg({_PG_EXPRESSIONS[field]})"
+        send = f"substring(coalesce(numeric_send({column}), {_NAN_RECORD}) || {_PADDING} for {RECORD_BYTES})"
+    else:
+        send = _BINARY_OTHERS[field][0]
+    return f"string_agg({send}, ''::bytea)"
 
 
 def pg_chain_copy(fields: tuple[str, ...], binary: Collection[str] = ()) -> str:
-    """One row for the whole chunk: a float8[] per field, or for the `binary` fields their NUMERIC
-    values as fixed-size records in one bytea.
+    """One row for the whole chunk: each field's values in one bytea of fixed-width binary values
+    (the `binary` fields) or a float8[] (the others, cast on the server).
 
     Each ticker's snapshot is a lateral lookup through the (ticker_id, time) key. OFFSET 0 keeps
     the planner from flattening it into a join: on an analyzed table with long history, a join of
@@ -72,7 +93,7 @@ def pg_chain_copy(fields: tuple[str, ...], binary: Collection[str] = ()) -> str:
     columns = ",\n         ".join(_pg_aggregate(f, binary) for f in fields)
     return f"""
 COPY (
-  SELECT array_agg(s.idx::float8),
+  SELECT string_agg(int4send(s.idx::int4), ''::bytea),
          {columns}
   FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[]) WITH ORDINALITY AS s(tid, t, idx)
   CROSS JOIN LATERAL (
@@ -125,37 +146,49 @@ def _copy_chain_columns(session: Session, ids, times, as_of, fields, binary) -> 
         raise CopyFormatError(f"unexpected COPY layout: {len(row)} fields")
     if row[0] is None:  # no contract: every aggregate is NULL
         return None
-    decoded = [float8_array(row[0])]
+    index = np.frombuffer(row[0], dtype=">i4").astype(np.float64)
+    decoded = [index]
     for field, value in zip(fields, row[1:], strict=True):
         if value is None:
             raise CopyFormatError(f"no values for {field}")
-        if field not in binary:
-            decoded.append(float8_array(value))
-            continue
-        try:
-            decoded.append(numeric_records(value))
-        except LongNumeric:
-            raise _LongField(field) from None
+        decoded.append(_decoded(field, value, binary))
+        if len(decoded[-1]) != len(index):
+            raise CopyFormatError(f"{field}: {len(decoded[-1])} values for {len(index)} contracts")
     return decoded
 
 
+def _decoded(field: str, value: memoryview, binary: Collection[str]) -> np.ndarray:
+    if field not in binary:
+        return float8_array(value)
+    if field in PG_NUMERIC_COLUMNS:
+        try:
+            return numeric_records(value)
+        except LongNumeric:
+            raise _LongField(field) from None
+    integers = np.frombuffer(value, dtype=_BINARY_OTHERS[field][1])
+    values = integers.astype(np.float64)
+    if field == "dte_days":
+        values[integers == _NO_DTE] = np.nan
+    return values
+
+
 def _binary_fields(session: Session, drop: Collection[str] = ()) -> frozenset[str]:
-    """The fields read as binary NUMERIC on this engine (the column types are looked up once)."""
+    """The fields read in binary on this engine: those whose column has the type their binary form
+    needs (the column types are looked up once)."""
     engine = session.get_bind().engine
     with _BINARY_LOCK:
         known = _BINARY_FIELDS.get(engine)
         if known is None:
-            numeric = {
-                name
-                for name, type_name in session.execute(
-                    text(
-                        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
-                        " WHERE attrelid = 'options_chains'::regclass AND attnum > 0 AND NOT attisdropped"
-                    )
+            rows = session.execute(
+                text(
+                    "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                    " WHERE attrelid = 'options_chains'::regclass AND attnum > 0 AND NOT attisdropped"
                 )
-                if type_name == "numeric"
-            }
-            known = frozenset(f for f, column in PG_NUMERIC_COLUMNS.items() if column in numeric)
+            )
+            types = {str(name): str(kind) for name, kind in rows}
+            known = frozenset(
+                f for f, (column, kind) in _REQUIRED_TYPES.items() if not column or types.get(column) == kind
+            )
         known = known - set(drop)
         _BINARY_FIELDS[engine] = known
     return known

@@ -69,7 +69,7 @@ def test_numeric_values_read_in_binary_equal_the_servers_cast(pg_db):
         ticker = _store(conn, rotated)
     with pg_db.session() as session:
         chain, oracle = _read_and_oracle(session, ticker)
-        assert chain_copy._binary_fields(session) == set(chain_copy.PG_NUMERIC_COLUMNS)  # no fallback taken
+        assert chain_copy._binary_fields(session) == set(chain_copy._REQUIRED_TYPES)  # every field, no fallback
     _assert_equal_bits(chain, oracle)
     assert np.isnan(chain.bid[:2]).all() and chain.bid[2:4].tolist() == [np.inf, -np.inf]  # NULL, NaN, ±Infinity
 
