@@ -1,9 +1,11 @@
 """The PostgreSQL chain read: every contract of a chunk of options snapshots in one binary COPY.
 
 One row for the whole chunk, each field aggregated over its contracts: psycopg hands COPY data
-over one message per row, so Python never loops per contract. The NUMERIC columns go over as
-NUMERIC (fixed-size records of numeric_send, decoded in app.repositories.pg_binary), sparing
-the server its per-value NUMERIC -> text -> float8 conversion; the rest are float8 arrays.
+over one message per row, so Python never loops per contract. Each field goes over as one
+bytea of fixed-width binary values: the NUMERIC columns as 16-byte records of numeric_send
+(decoded in app.repositories.pg_binary), sparing the server its per-value NUMERIC -> text ->
+float8 conversion, the integers through int4send/int2send. A column of an unexpected type is
+cast to float8 on the server, as before.
 """
 
 from __future__ import annotations
