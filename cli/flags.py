@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.batch.dates import DateSelection, NotASession
-from app.batch.options import BatchOptions
-from app.db import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_STATEMENT_TIMEOUT_SECONDS
-from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
+from app.defaults import LOCK_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from app.batch.options import BatchOptions
 
 _FLAGS = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -21,13 +21,13 @@ class LogFlags(BaseModel):
 
     db_url: str | None = Field(None, description="Database URL [env KAPMAN_DATABASE_URL; default sqlite:///kapman.db].")
     lock_timeout: float = Field(
-        DEFAULT_LOCK_TIMEOUT_SECONDS,
+        LOCK_TIMEOUT_SECONDS,
         gt=0,
         description="Seconds a statement may wait for a lock (PostgreSQL lock_timeout; SQLite busy wait); "
         "expiry is retried, then fails the batch.",
     )
     statement_timeout: float = Field(
-        DEFAULT_STATEMENT_TIMEOUT_SECONDS,
+        STATEMENT_TIMEOUT_SECONDS,
         gt=0,
         description="Seconds a PostgreSQL statement may run (statement_timeout).",
     )
@@ -80,6 +80,10 @@ class SpotFlag(BaseModel):
 def batch_options(run: RunFlags, logs: LogFlags, database: str, overrides: tuple[str, ...]) -> BatchOptions:
     """The service's batch options from the parsed flags; a contradiction is a usage error."""
     import typer
+
+    from app.batch.dates import DateSelection, NotASession
+    from app.batch.options import BatchOptions
+    from cli.parsing import parse_date, parse_shard, parse_snapshot_time, parse_symbols
 
     snapshot_day, snapshot_moment = parse_snapshot_time(run.snapshot_time)
     day = snapshot_day or parse_date(run.date, "--date")

@@ -12,27 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import structlog
 import typer
 
-from app.batch import dealer_job, volatility_job
-from app.batch.interrupts import stop_on_signals
-from app.db import engine_of
+# Only what help screens need: Typer, Pydantic and the parameter models. Each command imports
+# what it runs (SQLAlchemy, numpy, psycopg, matplotlib) inside its body.
+from app.defaults import DEALER_HEARTBEAT, VOLATILITY_HEARTBEAT
 from app.domain.models import DealerParams, VolatilityParams
-from app.importers.cboe_import import run_cboe_import
-from app.importers.csv_import import run_import
-from app.migrations import upgrade_database
-from app.sample.market import SampleMarket, run_sample_data
-from app.services.daily import run_daily
-from app.services.dealer_metrics import run_dealer_metrics
-from app.services.volatility_metrics import run_volatility_metrics
+from app.sample.spec import SampleMarket
 from cli import views
 from cli.flags import LogFlags, RunFlags, SpotFlag, batch_options
 from cli.options import command, given_on_command_line
-from cli.progress import progress_reporter
 from cli.runtime import guarded, start
-
-log = structlog.get_logger()
 
 app = typer.Typer(
     name="kapman",
@@ -59,6 +49,9 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Any rejected row fail
 @command(db_app, "upgrade", wrap=guarded)
 def db_upgrade(logs: LogFlags) -> None:
     """Apply the migrations to the database (safe to run again); adopt matching KapMan tables."""
+    from app.db import engine_of
+    from app.migrations import upgrade_database
+
     runtime = start(logs)
     raise typer.Exit(upgrade_database(engine_of(runtime.session_factory(create_sqlite_file=True))))
 
@@ -66,6 +59,9 @@ def db_upgrade(logs: LogFlags) -> None:
 def _register_import(kind: str, help_text: str) -> None:
     @command(import_app, kind, wrap=guarded)
     def import_file(file: FileArg, strict: StrictOpt = False, *, logs: LogFlags) -> None:
+        from app.batch.interrupts import stop_on_signals
+        from app.importers.csv_import import run_import
+
         runtime = start(logs)
         with stop_on_signals() as stop:
             summary = run_import(runtime.session_factory(), kind, file, strict=strict, stop=stop)
@@ -99,6 +95,9 @@ def import_options_chains(
 ) -> None:
     """Columns: time (with offset), symbol, expiration_date, strike_price, option_type (C/P), bid, ask, last,
     volume, open_interest, implied_volatility, delta, gamma, theta, vega."""
+    from app.batch.interrupts import stop_on_signals
+    from app.importers.csv_import import run_import
+
     runtime = start(logs)
     with stop_on_signals() as stop:
         summary = run_import(
@@ -125,6 +124,9 @@ def import_cboe(
     logs: LogFlags,
 ) -> None:
     """Cboe delayed-quotes option-chain downloads: ticker, the session's bar and the options snapshot."""
+    from app.batch.interrupts import stop_on_signals
+    from app.importers.cboe_import import run_cboe_import
+
     runtime = start(logs)
     with stop_on_signals() as stop:
         summaries = run_cboe_import(runtime.session_factory(), files, symbol, watchlist, stop)
@@ -135,6 +137,9 @@ def import_cboe(
 @command(app, "sample-data", wrap=guarded)
 def sample_data(market: SampleMarket, logs: LogFlags) -> None:
     """Write a deterministic synthetic market (tickers, watchlist, OHLCV, option chains) into the database."""
+    from app.sample.market import run_sample_data
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     with progress_reporter(runtime.log_format) as progress:
         run_sample_data(runtime.session_factory(), market, progress=progress)
@@ -143,9 +148,13 @@ def sample_data(market: SampleMarket, logs: LogFlags) -> None:
 # ------------------------------------------------------------------ metric jobs
 
 
-@command(app, "dealer-metrics", defaults={"heartbeat": dealer_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "dealer-metrics", defaults={"heartbeat": DEALER_HEARTBEAT}, wrap=guarded)
 def dealer_metrics(ctx: typer.Context, params: DealerParams, spot: SpotFlag, run: RunFlags, logs: LogFlags) -> None:
     """Compute dealer metrics (GEX, flip, walls, DGPI) into daily_snapshots.dealer_metrics_json."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.dealer_metrics import run_dealer_metrics
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     options = batch_options(run, logs, runtime.masked_url, given_on_command_line(ctx, [DealerParams, SpotFlag]))
     with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
@@ -155,9 +164,13 @@ def dealer_metrics(ctx: typer.Context, params: DealerParams, spot: SpotFlag, run
     raise typer.Exit(summary.exit_code)
 
 
-@command(app, "vol-metrics", defaults={"heartbeat": volatility_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "vol-metrics", defaults={"heartbeat": VOLATILITY_HEARTBEAT}, wrap=guarded)
 def vol_metrics(ctx: typer.Context, params: VolatilityParams, run: RunFlags, logs: LogFlags) -> None:
     """Compute volatility metrics (IV, rank, skew, term structure) into daily_snapshots.volatility_metrics_json."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.volatility_metrics import run_volatility_metrics
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     options = batch_options(run, logs, runtime.masked_url, given_on_command_line(ctx, [VolatilityParams]))
     with stop_on_signals() as stop, progress_reporter(runtime.log_format) as progress:
@@ -165,7 +178,7 @@ def vol_metrics(ctx: typer.Context, params: VolatilityParams, run: RunFlags, log
     raise typer.Exit(summary.exit_code)
 
 
-@command(app, "run-daily", defaults={"heartbeat": volatility_job.DEFAULT_HEARTBEAT}, wrap=guarded)
+@command(app, "run-daily", defaults={"heartbeat": VOLATILITY_HEARTBEAT}, wrap=guarded)
 def run_daily_command(
     ctx: typer.Context,
     volatility: VolatilityParams,
@@ -175,6 +188,10 @@ def run_daily_command(
     logs: LogFlags,
 ) -> None:
     """The daily pipeline entry: volatility then dealer metrics of each ticker-day, from one read."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.daily import run_daily
+    from cli.progress import progress_reporter
+
     runtime = start(logs)
     overrides = given_on_command_line(ctx, [VolatilityParams, DealerParams, SpotFlag])
     options = batch_options(run, logs, runtime.masked_url, overrides)

@@ -9,19 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-import structlog
 import typer
 
-from app.batch.retry import explain_error
-from app.config import mask_url, resolve_database_url
-from app.db import DatabaseNotFound, make_engine, make_session_factory
-from app.logging import configure_logging, resolve_level
 from cli.flags import LogFlags
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
-
-log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +27,8 @@ class Runtime:
 
     def session_factory(self, *, create_sqlite_file: bool = False) -> sessionmaker[Session]:
         """Only `db upgrade` and `demo` may create a SQLite file; other commands need an existing one."""
+        from app.db import DatabaseNotFound, make_engine, make_session_factory
+
         try:
             engine = make_engine(
                 self.url,
@@ -52,6 +47,9 @@ class Runtime:
 
 def start(logs: LogFlags) -> Runtime:
     """Configure logging once for this invocation and resolve the database URL."""
+    from app.config import mask_url, resolve_database_url
+    from app.logging import configure_logging, resolve_level
+
     configure_logging(
         level=resolve_level(logs.log_level, logs.verbose, logs.debug, logs.quiet),
         quiet=logs.quiet and not logs.log_level,
@@ -78,6 +76,8 @@ def interactive_summary(logs: LogFlags, stream: TextIO | None = None) -> bool:
     asked = logs.verbose or logs.debug or logs.quiet or logs.log_level is not None
     if asked or logs.log_format == "json" or not (logs.log_format == "console" or stream.isatty()):
         return False
+    from app.logging import configure_logging
+
     configure_logging(level=logging.WARNING, log_format="console", stream=stream, always_shown=frozenset())
     return True
 
@@ -91,12 +91,19 @@ def guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter, typer.TyperException):
             raise
-        except DatabaseNotFound as error:
-            log.error("database_missing", reason=str(error))
-            raise typer.Exit(1) from None
         except Exception as error:
-            log.error("command_failed", error=explain_error(error))
-            log.debug("command_traceback", exc_info=True)
+            # Imported here: a command that never fails (or `--help`) does not pay for them.
+            import structlog
+
+            from app.batch.retry import explain_error
+            from app.db import DatabaseNotFound
+
+            log = structlog.get_logger()
+            if isinstance(error, DatabaseNotFound):
+                log.error("database_missing", reason=str(error))
+            else:
+                log.error("command_failed", error=explain_error(error))
+                log.debug("command_traceback", exc_info=True)
             raise typer.Exit(1) from None
 
     return wrapper

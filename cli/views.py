@@ -1,28 +1,21 @@
 """Commands that look at the results: show, report, history, dashboard and the demo.
 
-matplotlib and Jinja2 are imported inside the commands that draw, so the others start quickly.
+Each command imports what it runs inside its body (SQLAlchemy, numpy, matplotlib, Jinja2), so help screens
+and the other commands start quickly.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import structlog
 import typer
 
-from app.batch.dates import NoDataError
-from app.batch.interrupts import stop_on_signals
-from app.reporting.show import build_show_table
-from app.services.demo import DemoSpec, run_demo
+from app.sample.spec import DemoSpec
 from cli.flags import LogFlags
 from cli.options import command
-from cli.parsing import parse_date, parse_symbols
-from cli.progress import progress_reporter
 from cli.runtime import guarded, interactive_summary, start
-
-log = structlog.get_logger()
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="Trading date YYYY-MM-DD [default: latest OHLCV date].")]
 TickersOpt = Annotated[str | None, typer.Option("--tickers", help="Comma-separated symbols narrowing the universe.")]
@@ -52,6 +45,9 @@ def _show(
     logs: LogFlags,
 ) -> None:
     """One row per watchlist ticker for a session: dealer and volatility headline figures."""
+    from app.batch.dates import NoDataError
+    from app.reporting.show import build_show_table
+    from cli.parsing import parse_date, parse_symbols
     from cli.render import render_show_table
 
     runtime = start(logs)
@@ -60,7 +56,7 @@ def _show(
             runtime.session_factory(), parse_date(date, "--date"), watchlist=watchlist, tickers=parse_symbols(tickers)
         )
     except NoDataError as error:
-        log.error("show_failed", reason=str(error))
+        _log().error("show_failed", reason=str(error))
         raise typer.Exit(1) from None
     render_show_table(table, output.value)
 
@@ -84,17 +80,19 @@ def _report(
     logs: LogFlags,
 ) -> None:
     """Charts for one ticker and session: GEX by strike and gamma profile, IV smile and term structure, IV history."""
+    from app.batch.dates import NoDataError
     from app.reporting.report import ReportError, build_report, write_report
+    from cli.parsing import parse_date
 
     runtime = start(logs)
     try:
         built = build_report(runtime.session_factory(), symbol, parse_date(date, "--date"), strike_range=strike_range)
     except (ReportError, NoDataError) as error:
-        log.error("report_failed", symbol=symbol.upper(), reason=str(error))
+        _log().error("report_failed", symbol=symbol.upper(), reason=str(error))
         raise typer.Exit(1) from None
     files = write_report(built, out, image_format.value)
     if not files:
-        log.error(
+        _log().error(
             "report_failed", symbol=built.symbol, reason="no chart had data: " + "; ".join(built.skipped.values())
         )
         raise typer.Exit(1)
@@ -117,21 +115,23 @@ def _history(
 ) -> None:
     """A ticker over its stored sessions: levels against spot, dealer gamma, IV30 against HV20, IV30 rank, and
     the expected move against the close that followed."""
+    from app.batch.dates import NoDataError
     from app.reporting.history import HistoryError, build_history
     from app.reporting.history_chart import history_figure
+    from cli.parsing import parse_date
 
     runtime = start(logs)
     start_day, end_day = parse_date(start_date, "--start-date"), parse_date(end_date, "--end-date")
     try:
         history = build_history(runtime.session_factory(), symbol, start_day, end_day)
     except (HistoryError, NoDataError) as error:
-        log.error("history_failed", symbol=symbol.upper(), reason=str(error))
+        _log().error("history_failed", symbol=symbol.upper(), reason=str(error))
         raise typer.Exit(1) from None
     out.mkdir(parents=True, exist_ok=True)
     first, last = history.sessions[0].isoformat(), history.sessions[-1].isoformat()
     path = out / f"{history.symbol}_{first}_{last}_history.{image_format.value}"
     history_figure(history).savefig(path, format=image_format.value)
-    log.info("history_written", symbol=history.symbol, sessions=len(history.sessions), file=str(path))
+    _log().info("history_written", symbol=history.symbol, sessions=len(history.sessions), file=str(path))
     typer.echo(str(path))
 
 
@@ -145,7 +145,10 @@ def _dashboard(
 ) -> None:
     """A static site for a session, opened from the file system (no server, no network): the watchlist's table
     and a page per ticker with its charts."""
+    from app.batch.dates import NoDataError
     from app.reporting.dashboard import build_dashboard
+    from cli.parsing import parse_date, parse_symbols
+    from cli.progress import progress_reporter
 
     runtime = start(logs)
     try:
@@ -155,7 +158,7 @@ def _dashboard(
                 runtime.session_factory(), out, day, watchlist=watchlist, tickers=symbols, progress=progress
             )
     except NoDataError as error:
-        log.error("dashboard_failed", reason=str(error))
+        _log().error("dashboard_failed", reason=str(error))
         raise typer.Exit(1) from None
     typer.echo(str(site.pages[0]))
 
@@ -163,6 +166,9 @@ def _dashboard(
 def _demo(spec: DemoSpec, logs: LogFlags) -> None:
     """Migrate, write a sample market, run both jobs over it, show the last session, chart two tickers and
     write the dashboard."""
+    from app.batch.interrupts import stop_on_signals
+    from app.services.demo import run_demo
+    from cli.progress import progress_reporter
     from cli.render import render_demo_summary, render_show_table
 
     runtime = start(logs)
@@ -180,6 +186,12 @@ def _demo(spec: DemoSpec, logs: LogFlags) -> None:
     if result.dashboard is not None:
         typer.echo(f"Dashboard (open it in a browser, no server needed): {result.dashboard}")
     raise typer.Exit(result.exit_code)
+
+
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger()
 
 
 def register(app: typer.Typer) -> None:

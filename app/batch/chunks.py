@@ -43,6 +43,7 @@ from app.time import session_days
 log = structlog.get_logger()
 
 SNAPSHOT_TIME_BLOCK = 1000  # tickers per snapshot-time query (bounds the size of its IN list)
+FIRST_CHUNK_SHARE = 8  # the batch's first chunk closes at 1/8 of the contract budget
 _POLL_SECONDS = 0.2
 STOP_JOIN_SECONDS = 2.0
 
@@ -91,19 +92,25 @@ def with_sessions(bars: dict[uuid.UUID, OhlcvBars]) -> dict[uuid.UUID, OhlcvBars
 
 
 def pack_chunks(
-    refs: list[TickerRef], contracts: dict[uuid.UUID, int], max_tickers: int, max_contracts: int
+    refs: list[TickerRef],
+    contracts: dict[uuid.UUID, int],
+    max_tickers: int,
+    max_contracts: int,
+    first_contracts: int | None = None,
 ) -> Iterator[list[TickerRef]]:
-    """Consecutive runs of `refs` closed at `max_tickers` tickers or `max_contracts` contracts.
+    """Consecutive runs of `refs` closed at `max_tickers` tickers or `max_contracts` contracts
+    (the first run at `first_contracts`, when given).
 
     A ticker whose chain alone exceeds the contract budget gets a chunk of its own.
     """
     chunk: list[TickerRef] = []
     total = 0
+    budget = max_contracts if first_contracts is None else first_contracts
     for ref in refs:
         size = contracts.get(ref.ticker_id, 0)
-        if chunk and (len(chunk) >= max_tickers or total + size > max_contracts):
+        if chunk and (len(chunk) >= max_tickers or total + size > budget):
             yield chunk
-            chunk, total = [], 0
+            chunk, total, budget = [], 0, max_contracts
         chunk.append(ref)
         total += size
     if chunk:
@@ -201,12 +208,16 @@ class ChunkReader:
 
     def _chunks(self) -> Iterator[ChunkInputs]:
         plan = self._plan
+        # The computation waits for the first chunk whole: a small one lets it start sooner, and the
+        # next (full-size) read then runs while it is computed.
+        first: int | None = max(1, plan.max_contracts // FIRST_CHUNK_SHARE)
         for target in self._targets:
             for start in range(0, len(self._refs), SNAPSHOT_TIME_BLOCK):
                 block = self._refs[start : start + SNAPSHOT_TIME_BLOCK]
                 times = self._snapshot_times(target, block)
                 counts = {tid: t.contracts for tid, t in times.items()}
-                for refs in pack_chunks(block, counts, plan.max_tickers, plan.max_contracts):
+                for refs in pack_chunks(block, counts, plan.max_tickers, plan.max_contracts, first):
+                    first = None
                     if self._closing.is_set():
                         return
                     yield self._read_chunk(target, refs, times)

@@ -6,13 +6,13 @@ from typing import Any
 
 from app.batch.jobs import DocumentJob, EarlierDocuments, JobName, TickerDay
 from app.batch.summary import Outcome
+from app.defaults import DEALER_HEARTBEAT as DEFAULT_HEARTBEAT
 from app.domain.dealer import ELIGIBILITY_RULES, compute_dealer_metrics, error_dealer_metrics
 from app.domain.models import DealerMetrics, DealerParams, SnapshotContext, SpotSource, VolatilityMetrics
 from app.domain.previous import DealerSnapshot
 from app.repositories.snapshots import DEALER_COLUMN
 
 JOB_NAME = JobName.DEALER
-DEFAULT_HEARTBEAT = 25
 
 
 class DealerJob(DocumentJob[DealerMetrics]):

@@ -6,13 +6,13 @@ from typing import Any
 
 from app.batch.jobs import DocumentJob, EarlierDocuments, HistoryPoint, JobName, TickerDay
 from app.batch.summary import Outcome
+from app.defaults import VOLATILITY_HEARTBEAT as DEFAULT_HEARTBEAT
 from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams, VolCounts
 from app.domain.volatility import CORE_METRICS, compute_volatility_metrics, error_volatility_metrics
 from app.domain.volatility.realized import MAX_BARS
 from app.repositories.snapshots import VOLATILITY_COLUMN
 
 JOB_NAME = JobName.VOLATILITY
-DEFAULT_HEARTBEAT = 50
 
 _OUTCOMES = {
     "SUCCESS": Outcome.SUCCESS,

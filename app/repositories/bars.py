@@ -10,8 +10,8 @@ from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.bars import OhlcvBars
-from app.repositories.market import parse_float8_arrays
 from app.repositories.orm import Ohlcv
+from app.repositories.pg_binary import CopyFormatError, copy_row_fields, float8_array
 from app.repositories.types import driver_connection
 
 _PRICES = ("open", "high", "low", "close")
@@ -74,9 +74,12 @@ class BarRepository:
         with raw.cursor() as cursor, cursor.copy(_PG_BARS_COPY, parameters) as copy:
             for block in copy:
                 buffer += block
-        arrays = parse_float8_arrays(bytes(buffer), 2 + len(_PRICES))
-        if arrays is None:
+        fields = copy_row_fields(buffer)
+        if len(fields) != 2 + len(_PRICES):
+            raise CopyFormatError(f"unexpected COPY layout: {len(fields)} fields")
+        if any(field is None for field in fields):  # array_agg over no rows
             return np.empty(0, dtype=np.int64), np.empty(0), np.empty((0, len(_PRICES)))
+        arrays = [float8_array(field) for field in fields if field is not None]
         return arrays[0].astype(np.int64) - 1, arrays[1], np.column_stack(arrays[2:])
 
     def _fetch_sqlite(self, ids: list[uuid.UUID], day: dt.date, limit: int):

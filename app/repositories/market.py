@@ -17,24 +17,10 @@ from sqlalchemy.orm import Session
 
 from app.domain.chain import OptionChain
 from app.domain.expiry import ChainClock
+from app.repositories.chain_copy import fetch_chain_columns
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
-from app.repositories.types import driver_connection
 
-# Every value arrives as float8 (NaN for missing; volume and OI 0 for missing).
-_PG_EXPRESSIONS = {
-    "dte_days": "coalesce((oc.expiration_date - %(as_of)s::date)::float8, 'NaN')",
-    "strike": "coalesce(oc.strike_price::float8, 'NaN')",
-    "option_type": "(CASE oc.option_type WHEN 'C' THEN 1 WHEN 'P' THEN -1 ELSE 0 END)::float8",
-    "open_interest": "coalesce(oc.open_interest::float8, 0)",
-    "volume": "coalesce(oc.volume::float8, 0)",
-    "bid": "coalesce(oc.bid::float8, 'NaN')",
-    "ask": "coalesce(oc.ask::float8, 'NaN')",
-    "implied_volatility": "coalesce(oc.implied_volatility::float8, 'NaN')",
-    "delta": "coalesce(oc.delta::float8, 'NaN')",
-    "gamma": "coalesce(oc.gamma::float8, 'NaN')",
-}
-# Needed by every rule (malformed, expiry, quotes); the greeks are read only when a job asks for them,
-# because PostgreSQL converts NUMERIC to float8 through text, the dominant cost of the read.
+# Needed by every rule (malformed, expiry, quotes); the greeks are read only when a job asks for them.
 BASE_FIELDS = ("dte_days", "strike", "option_type", "open_interest", "volume", "bid", "ask")
 GREEK_FIELDS = ("implied_volatility", "delta", "gamma")
 
@@ -44,55 +30,6 @@ def _chain_fields(greeks: Collection[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown chain fields: {sorted(unknown)}")
     return BASE_FIELDS + tuple(g for g in GREEK_FIELDS if g in greeks)
-
-
-def _pg_chain_copy(fields: tuple[str, ...]) -> str:
-    """One row of float8[] columns for the whole chunk: psycopg hands COPY data over one message per
-    row, so a single row (not one per contract) keeps Python out of the per-contract path.
-
-    Each ticker's snapshot is a lateral lookup through the (ticker_id, time) key. OFFSET 0 keeps
-    the planner from flattening it into a join: on an analyzed table with long history, a join of
-    a few hundred (ticker, time) pairs is planned as a parallel sequential scan of the whole table.
-    """
-    columns = ",\n         ".join(f"array_agg({_PG_EXPRESSIONS[f]})" for f in fields)
-    return f"""
-COPY (
-  SELECT array_agg(s.idx::float8),
-         {columns}
-  FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[]) WITH ORDINALITY AS s(tid, t, idx)
-  CROSS JOIN LATERAL (
-    SELECT * FROM options_chains c WHERE c.ticker_id = s.tid AND c.time = s.t OFFSET 0
-  ) oc
-) TO STDOUT (FORMAT BINARY)
-"""
-
-
-_PG_COPY_HEADER = 19  # signature (11) + flags (4) + extension length (4)
-_PG_ARRAY_HEADER = 20  # ndim, flags, element oid, dimension size, lower bound (int32 each)
-_PG_ELEMENT = np.dtype([("length", ">i4"), ("value", ">f8")])
-
-
-def parse_float8_arrays(buffer: bytes, expected_fields: int) -> list[np.ndarray] | None:
-    """The arrays of a one-row binary COPY of float8[] columns (None when the row is all NULL)."""
-    extension = int.from_bytes(buffer[15:19], "big")
-    pos = _PG_COPY_HEADER + extension
-    fields = int.from_bytes(buffer[pos : pos + 2], "big", signed=True)
-    if fields != expected_fields:
-        raise RuntimeError(f"unexpected COPY layout: {fields} fields")
-    pos += 2
-    arrays = []
-    for _ in range(fields):
-        length = int.from_bytes(buffer[pos : pos + 4], "big", signed=True)
-        pos += 4
-        if length == -1:  # array_agg over no rows
-            return None
-        count = int.from_bytes(buffer[pos + 12 : pos + 16], "big", signed=True)
-        elements = np.frombuffer(buffer, dtype=_PG_ELEMENT, count=count, offset=pos + _PG_ARRAY_HEADER)
-        if np.any(elements["length"] != 8):
-            raise RuntimeError("unexpected NULL or width in a float8 array")
-        arrays.append(elements["value"].astype(np.float64))
-        pos += length
-    return arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,25 +145,12 @@ class MarketDataRepository:
         ids = list(snapshot_times)
         fields = _chain_fields(greeks)
         if self._dialect == "postgresql":
-            index, values = self._fetch_chain_columns_pg(ids, [snapshot_times[i] for i in ids], as_of, fields)
+            times = [snapshot_times[i] for i in ids]
+            index, values = fetch_chain_columns(self._session, ids, times, as_of, fields)
         else:
             index, values = self._fetch_chain_columns_sqlite(ids, snapshot_times, as_of, fields)
             fields = (*fields, "unreadable")
         return _split_chains(ids, index, values, fields, as_of, snapshot_times)
-
-    def _fetch_chain_columns_pg(self, ids, times, as_of, fields):
-        raw = driver_connection(self._session)
-        buffer = bytearray()
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(_pg_chain_copy(fields), {"ids": ids, "times": times, "as_of": as_of}) as copy,
-        ):
-            for block in copy:
-                buffer += block
-        arrays = parse_float8_arrays(bytes(buffer), 1 + len(fields))
-        if arrays is None:
-            return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
-        return arrays[0].astype(np.int64) - 1, np.column_stack(arrays[1:])
 
     def _fetch_chain_columns_sqlite(self, ids, snapshot_times, as_of, fields):
         oc = OptionContract

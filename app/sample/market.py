@@ -17,18 +17,16 @@ from typing import Any
 
 import numpy as np
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.repositories.bulk import bulk_insert_ignore
 from app.repositories.market import MarketDataRepository
 from app.repositories.tickers import ticker_uuid
+from app.sample.spec import SampleMarket
 from app.time import NEW_YORK, previous_sessions
 
 log = structlog.get_logger()
 
-DEFAULT_END_DATE = dt.date(2026, 11, 20)
-DEFAULT_WATCHLIST = "sample"
 CHAIN_TIME_OF_DAY = dt.time(16, 15)
 NO_OPTIONS_SYMBOL = "NOOPT"
 THIN_CHAIN_SYMBOL = "THIN"
@@ -37,18 +35,6 @@ GHOST_SYMBOL = "GHOST"
 EDGE_SYMBOLS = (NO_OPTIONS_SYMBOL, THIN_CHAIN_SYMBOL, GAP_SYMBOL)
 RISK_FREE_RATE = 0.04
 _LETTERS = np.array(list("ABCDEFGHIJKLMNOPRSTUVWXYZ"))
-
-
-class SampleMarket(BaseModel):
-    """What `kapman sample-data` writes (the CLI's flags are generated from these fields)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    tickers: int = Field(20, ge=1, le=2000, description="Tickers (3 of them edge cases when >= 5).")
-    days: int = Field(20, ge=1, le=2000, description="Sessions, ending at --end-date.")
-    seed: int = Field(7, description="Random seed; same seed, same rows.")
-    end_date: dt.date = Field(DEFAULT_END_DATE, description="Last session of the sample market (YYYY-MM-DD).")
-    watchlist: str = Field(DEFAULT_WATCHLIST, description="watchlist_id to fill.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import DateSelection
@@ -14,21 +13,11 @@ from app.batch.options import BatchOptions
 from app.db import engine_of
 from app.migrations import upgrade_database
 from app.reporting.show import ShowRow, ShowTable, build_show_table
-from app.sample.market import DEFAULT_WATCHLIST, SampleMarket, SampleSummary, run_sample_data
+from app.sample.market import SampleSummary, run_sample_data
+from app.sample.spec import DEFAULT_WATCHLIST, DemoSpec, SampleMarket
 from app.services.daily import DailySummary, run_daily
 
 log = structlog.get_logger()
-
-
-class DemoSpec(BaseModel):
-    """What `kapman demo` builds (the CLI's flags are generated from these fields)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    tickers: int = Field(12, ge=5, le=500, description="Sample tickers (3 are edge cases).")
-    days: int = Field(30, ge=2, le=500, description="Sample sessions (IV rank needs 21+).")
-    out: Path = Field(Path("kapman-report"), description="Directory for the chart files.")
-    dashboard: Path = Field(Path("kapman-dashboard"), description="Directory for the dashboard site.")
 
 
 @dataclass

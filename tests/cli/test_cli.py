@@ -265,12 +265,12 @@ def test_import_command(tmp_path):
 
 
 def test_unexpected_error_is_one_line_and_exit_1(sample_db, monkeypatch):
-    import cli.main as main
+    import app.services.volatility_metrics as service
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(main, "run_volatility_metrics", boom)
+    monkeypatch.setattr(service, "run_volatility_metrics", boom)  # the command imports it when it runs
     result = runner.invoke(app, ["vol-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--log-format", "json"])
     assert result.exit_code == 1
     assert events(result)[-1] == {

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import event, text
 
 from app.repositories.bars import _PG_BARS_COPY, BarRepository
-from app.repositories.market import BASE_FIELDS, GREEK_FIELDS, MarketDataRepository, _pg_chain_copy
+from app.repositories.chain_copy import pg_chain_copy
+from app.repositories.market import BASE_FIELDS, GREEK_FIELDS, MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.time import sessions, snapshot_time
@@ -113,7 +114,7 @@ def test_every_chunk_read_is_index_driven(pg_db, long_history):
         for statement, parameters in captured:
             _assert_no_seq_scan(_plan(conn, statement, parameters), statement.split("FROM")[0][:80])
         # the chain read is a COPY on the driver connection: EXPLAIN its query with its parameters
-        copy = _pg_chain_copy(BASE_FIELDS + GREEK_FIELDS)
+        copy = pg_chain_copy(BASE_FIELDS + GREEK_FIELDS, BASE_FIELDS + GREEK_FIELDS)
         query = copy[copy.index("SELECT") : copy.rindex(") TO STDOUT")]
         chain_ids = [tid for tid in many if tid in times]
         parameters = {"ids": chain_ids, "times": [times[t].time for t in chain_ids], "as_of": day}
@@ -181,7 +182,7 @@ def test_the_chain_read_prunes_time_partitions(fresh_url):
         conn.execute(text("ANALYZE"))
         ids = [row[0] for row in conn.execute(text("SELECT md5('t' || i)::uuid FROM generate_series(1, 40) i"))] * 5
         moment = dt.datetime(2024, 7, 26, 21, 15, tzinfo=dt.UTC)
-        copy = _pg_chain_copy(BASE_FIELDS + GREEK_FIELDS)
+        copy = pg_chain_copy(BASE_FIELDS + GREEK_FIELDS, BASE_FIELDS + GREEK_FIELDS)
         query = copy[copy.index("SELECT") : copy.rindex(") TO STDOUT")]
         with conn.connection.driver_connection.cursor() as cursor:
             cursor.execute(
