@@ -75,7 +75,8 @@ def main() -> None:
     from app.batch.options import BatchOptions
     from app.config import normalize_url
     from app.db import make_engine, make_session_factory
-    from app.sample.market import SampleMarket, run_sample_data
+    from app.sample.market import run_sample_data
+    from app.sample.spec import SampleMarket
     from app.services.daily import run_daily
 
     admin_url = normalize_url(os.environ["KAPMAN_TEST_DATABASE_URL"])

@@ -55,7 +55,7 @@ class ReadPlan:
     greeks: frozenset[str]
     spots: bool
     history_lookback: int  # 0: no IV history
-    own_cutoffs: frozenset[dt.datetime]  # the snapshot times this run writes
+    own_snapshot_times: frozenset[dt.datetime]  # the snapshot times this run writes
     max_tickers: int
     max_contracts: int
     previous_dealer: bool = False  # §13.3: each ticker's previous dealer document
@@ -162,7 +162,7 @@ class ChunkReader:
 
         def read() -> dict[uuid.UUID, SnapshotTime]:
             with self._session_factory() as session:
-                return MarketDataRepository(session).load_snapshot_times(ids, target.cutoff)
+                return MarketDataRepository(session).load_snapshot_times(ids, target.snapshot_time)
 
         return self._retrying(f"options snapshot times for {target.day}", read)
 
@@ -183,21 +183,25 @@ class ChunkReader:
                     snapshot_times=snapshot_times,
                     chains=market.load_chains(snapshot_times, target.day, greeks=plan.greeks),
                     spots=market.load_spots(ids, target.day) if plan.spots else {},
-                    row_states=snapshots.load_row_states(ids, target.cutoff),
+                    row_states=snapshots.load_row_states(ids, target.snapshot_time),
                 )
                 if plan.bars:
                     inputs.bars = with_sessions(BarRepository(session).load_recent_bars(ids, target.day, plan.bars))
                 if fresh:
                     inputs.history = snapshots.load_iv_history(
                         fresh,
-                        target.cutoff,
+                        target.snapshot_time,
                         plan.history_lookback,
-                        through=max(plan.own_cutoffs),
-                        excluding=plan.own_cutoffs,
+                        through=max(plan.own_snapshot_times),
+                        excluding=plan.own_snapshot_times,
                     )
                 if unmet:
                     inputs.previous_dealer = load_previous_dealer(
-                        session, unmet, target.cutoff, through=max(plan.own_cutoffs), excluding=plan.own_cutoffs
+                        session,
+                        unmet,
+                        target.snapshot_time,
+                        through=max(plan.own_snapshot_times),
+                        excluding=plan.own_snapshot_times,
                     )
                 return inputs
 

@@ -67,7 +67,7 @@ class Target:
     """One session to process and its snapshot (cut-off) time."""
 
     day: dt.date
-    cutoff: dt.datetime
+    snapshot_time: dt.datetime
 
 
 def default_session(latest_ohlcv_date: dt.date | None) -> dt.date:
@@ -79,8 +79,8 @@ def default_session(latest_ohlcv_date: dt.date | None) -> dt.date:
 
 def resolve_targets(selection: DateSelection, latest_ohlcv_date: dt.date | None) -> list[Target]:
     if selection.snapshot_time is not None:
-        moment = selection.snapshot_time.astimezone(dt.UTC)
-        return [Target(trading_date_of(moment), moment)]
+        given = selection.snapshot_time.astimezone(dt.UTC)
+        return [Target(trading_date_of(given), given)]
     if selection.day is not None:  # a session: DateSelection refuses any other day
         return [Target(selection.day, snapshot_time(selection.day))]
     if selection.start is not None and selection.end is not None:

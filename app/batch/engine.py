@@ -134,7 +134,7 @@ class BatchRunner:
             greeks=frozenset().union(*(job.greeks for job in self.jobs)),
             spots=any(job.needs_spot for job in self.jobs),
             history_lookback=self.history.lookback if self.history else 0,
-            own_cutoffs=frozenset(t.cutoff for t in plan.targets),
+            own_snapshot_times=frozenset(t.snapshot_time for t in plan.targets),
             max_tickers=self.options.chunk_size,
             max_contracts=self.options.chunk_contracts,
             previous_dealer=self.previous is not None,

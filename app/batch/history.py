@@ -44,11 +44,11 @@ class HistoryBook:
             times.insert(at, time)
             points.insert(at, point)
 
-    def window(self, ticker_id: uuid.UUID, before: dt.datetime) -> HistoryWindow:
+    def window(self, ticker_id: uuid.UUID, snapshot_time: dt.datetime) -> HistoryWindow:
         """Non-null values of the most recent `lookback` rows strictly before `before`."""
         times = self._times.get(ticker_id, [])
         points = self._points.get(ticker_id, [])
-        end = bisect.bisect_left(times, before)
+        end = bisect.bisect_left(times, snapshot_time)
         # Sessions only move forward: rows that fell out of the window are never needed again,
         # so memory stays bounded by the lookback, not by the length of the range.
         stale = end - self.lookback

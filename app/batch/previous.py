@@ -42,11 +42,11 @@ class PreviousBook:
             times.insert(at, time)
             snapshots.insert(at, snapshot)
 
-    def previous(self, ticker_id: uuid.UUID, before: dt.datetime, day: dt.date) -> PreviousDealer | None:
+    def previous(self, ticker_id: uuid.UUID, snapshot_time: dt.datetime, day: dt.date) -> PreviousDealer | None:
         """The most recent document strictly before `before`, with the NYSE sessions from it to `day`."""
         times = self._times.get(ticker_id, [])
         snapshots = self._snapshots.get(ticker_id, [])
-        end = bisect.bisect_left(times, before)
+        end = bisect.bisect_left(times, snapshot_time)
         if end == 0:
             return None
         # Sessions only move forward: documents older than this one are never needed again.

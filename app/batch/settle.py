@@ -100,7 +100,7 @@ class Settler:
         else:
             return  # no row at all: it is not part of any later session's history window
         if point is not None:
-            self.history.record(work.ref.ticker_id, work.target.cutoff, point)
+            self.history.record(work.ref.ticker_id, work.target.snapshot_time, point)
 
     def _remember_dealer(
         self, job: DocumentJob[Any], work: TickerDayWork, written: dict[str, Any] | None, *, stored: bool
@@ -111,7 +111,7 @@ class Settler:
             return
         snapshot = job.dealer_snapshot(written) if written is not None else work.row.dealer if stored else None
         if snapshot is not None:
-            self.previous.record(work.ref.ticker_id, work.target.cutoff, snapshot)
+            self.previous.record(work.ref.ticker_id, work.target.snapshot_time, snapshot)
 
     def _log_done(self, work: TickerDayWork) -> None:
         computed = [r for r in work.results if r.document is not None]

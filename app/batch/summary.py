@@ -94,13 +94,13 @@ class BatchSummary(BaseModel):
 def dates_field(targets: list[Target]) -> dict[str, Any]:
     """The sessions of a batch with their snapshot cut-offs (UTC), for the start and end events."""
     if len(targets) == 1:
-        return {"date": targets[0].day.isoformat(), "cutoff_utc": targets[0].cutoff.isoformat()}
+        return {"date": targets[0].day.isoformat(), "cutoff_utc": targets[0].snapshot_time.isoformat()}
     if not targets:
         return {"sessions": 0}
     return {
         "start_date": targets[0].day.isoformat(),
         "end_date": targets[-1].day.isoformat(),
         "sessions": len(targets),
-        "first_cutoff_utc": targets[0].cutoff.isoformat(),
-        "last_cutoff_utc": targets[-1].cutoff.isoformat(),
+        "first_cutoff_utc": targets[0].snapshot_time.isoformat(),
+        "last_cutoff_utc": targets[-1].snapshot_time.isoformat(),
     }

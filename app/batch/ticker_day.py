@@ -62,7 +62,7 @@ class TickerDayWork:
         if not written:
             return None
         return WriteRequest(
-            time=self.target.cutoff,
+            time=self.target.snapshot_time,
             ticker_id=self.ref.ticker_id,
             symbol=self.ref.symbol,
             documents={r.job.column: r.stored for r in written if r.stored is not None},
@@ -92,7 +92,7 @@ def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext)
     context = SnapshotContext(
         symbol=ref.symbol,
         ticker_id=ticker_id,
-        snapshot_time=target.cutoff,
+        snapshot_time=target.snapshot_time,
         snapshot_date=target.day,
         model_version=ctx.model_version,
         options_snapshot_time=options_time,
@@ -106,8 +106,8 @@ def compute_ticker_day(ref: TickerRef, inputs: ChunkInputs, ctx: ComputeContext)
         chain=inputs.chains.get(ticker_id),
         spot=inputs.spots.get(ticker_id),
         row=row,
-        history=ctx.history.window(ticker_id, target.cutoff) if ctx.history else HistoryWindow(),
-        previous_dealer=ctx.previous.previous(ticker_id, target.cutoff, target.day) if ctx.previous else None,
+        history=ctx.history.window(ticker_id, target.snapshot_time) if ctx.history else HistoryWindow(),
+        previous_dealer=ctx.previous.previous(ticker_id, target.snapshot_time, target.day) if ctx.previous else None,
         bars=inputs.bars.get(ticker_id),
     )
     with structlog.contextvars.bound_contextvars(symbol=ref.symbol, date=target.day.isoformat()):

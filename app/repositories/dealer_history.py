@@ -54,21 +54,21 @@ def snapshot_of(values: Collection[Any]) -> DealerSnapshot:
 def load_previous_dealer(
     session: Session,
     ticker_ids: list[uuid.UUID],
-    before: dt.datetime,
+    snapshot_time: dt.datetime,
     *,
     through: dt.datetime | None = None,
     excluding: Collection[dt.datetime] = (),
 ) -> dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]]:
     """Per ticker (ascending): its most recent usable dealer document strictly before `before`, then the
-    usable ones from `before` through `through` whose time is not in `excluding` (rows other stages
+    usable ones from `snapshot_time` through `through` whose time is not in `excluding` (rows other stages
     wrote inside a range this run computes itself). One query."""
     if not ticker_ids:
         return {}
-    rows = _latest(session, ticker_ids, before)
+    rows = _latest(session, ticker_ids, snapshot_time)
     if through is not None:
         inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *dealer_snapshot_columns()).where(
             DailySnapshot.ticker_id.in_(ticker_ids),
-            DailySnapshot.time >= before,
+            DailySnapshot.time >= snapshot_time,
             DailySnapshot.time <= through,
             DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
             usable_dealer_document(),
@@ -84,7 +84,7 @@ def load_previous_dealer(
     return found
 
 
-def _latest(session: Session, ticker_ids: list[uuid.UUID], before: dt.datetime) -> Select[Any]:
+def _latest(session: Session, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime) -> Select[Any]:
     """(ticker_id, time, *SNAPSHOT_FIELDS) of each ticker's latest usable dealer document before `before`,
     through the (ticker_id, time DESC) index: a lateral LIMIT 1 per ticker on PostgreSQL, a window on SQLite."""
     snap = DailySnapshot
@@ -92,7 +92,7 @@ def _latest(session: Session, ticker_ids: list[uuid.UUID], before: dt.datetime) 
         tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
         latest = (
             select(snap.time, *dealer_snapshot_columns())
-            .where(snap.ticker_id == tickers.c.tid, snap.time < before, usable_dealer_document())
+            .where(snap.ticker_id == tickers.c.tid, snap.time < snapshot_time, usable_dealer_document())
             .order_by(snap.time.desc())
             .limit(1)
             .lateral("d")
@@ -103,7 +103,7 @@ def _latest(session: Session, ticker_ids: list[uuid.UUID], before: dt.datetime) 
     rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
     ranked = (
         select(snap.ticker_id, snap.time, *dealer_snapshot_columns(), rank.label("rn"))
-        .where(snap.ticker_id.in_(ticker_ids), snap.time < before, usable_dealer_document())
+        .where(snap.ticker_id.in_(ticker_ids), snap.time < snapshot_time, usable_dealer_document())
         .subquery()
     )
     return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[n] for n in SNAPSHOT_FIELDS)).where(ranked.c.rn == 1)

@@ -79,18 +79,20 @@ class MarketDataRepository:
         )
 
     def load_options_snapshot_times(
-        self, ticker_ids: list[uuid.UUID], cutoff: dt.datetime
+        self, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime
     ) -> dict[uuid.UUID, dt.datetime]:
         """Per ticker, max(options_chains.time) <= cutoff (tickers without one are absent)."""
-        return {tid: snap.time for tid, snap in self.load_snapshot_times(ticker_ids, cutoff).items()}
+        return {tid: snap.time for tid, snap in self.load_snapshot_times(ticker_ids, snapshot_time).items()}
 
-    def load_snapshot_times(self, ticker_ids: list[uuid.UUID], cutoff: dt.datetime) -> dict[uuid.UUID, SnapshotTime]:
+    def load_snapshot_times(
+        self, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime
+    ) -> dict[uuid.UUID, SnapshotTime]:
         """Per ticker, its options snapshot at or before `cutoff` and its number of contract rows
         (tickers without a snapshot are absent). One query, index lookups per ticker."""
         if not ticker_ids:
             return {}
         oc = OptionContract
-        latest = select(func.max(oc.time)).where(oc.ticker_id == Ticker.id, oc.time <= cutoff).scalar_subquery()
+        latest = select(func.max(oc.time)).where(oc.ticker_id == Ticker.id, oc.time <= snapshot_time).scalar_subquery()
         snapshots = select(Ticker.id.label("tid"), latest.label("snap")).where(Ticker.id.in_(ticker_ids)).subquery()
         contracts = (
             select(func.count())

@@ -162,23 +162,23 @@ class SnapshotRepository:
     def load_iv_history(
         self,
         ticker_ids: list[uuid.UUID],
-        before: dt.datetime,
+        snapshot_time: dt.datetime,
         limit: int,
         *,
         through: dt.datetime | None = None,
         excluding: Collection[dt.datetime] = (),
     ) -> dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]]:
         """Per ticker (ascending): the `limit` most recent rows strictly before `before`, then the rows
-        from `before` through `through` whose time is not in `excluding` (rows other stages wrote
+        from `snapshot_time` through `through` whose time is not in `excluding` (rows other stages wrote
         inside a range this run computes itself): (time, average_iv, atm_iv_30d)."""
         if not ticker_ids:
             return {}
-        latest = self._latest_rows(ticker_ids, before, limit)
+        latest = self._latest_rows(ticker_ids, snapshot_time, limit)
         rows: Select[Any] | CompoundSelect[Any] = latest
         if through is not None:
             inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *_history_values()).where(
                 DailySnapshot.ticker_id.in_(ticker_ids),
-                DailySnapshot.time >= before,
+                DailySnapshot.time >= snapshot_time,
                 DailySnapshot.time <= through,
                 DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
             )
@@ -192,7 +192,7 @@ class SnapshotRepository:
             history[tid].append((time, avg, iv30))
         return history
 
-    def _latest_rows(self, ticker_ids: list[uuid.UUID], before: dt.datetime, limit: int) -> Select[Any]:
+    def _latest_rows(self, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime, limit: int) -> Select[Any]:
         """(ticker_id, time, *HISTORY_METRICS) of each ticker's `limit` most recent rows before `before`,
         through the (ticker_id, time DESC) index: on PostgreSQL a lateral LIMIT per ticker (the cost
         does not grow with other tickers' history); SQLite ranks each ticker's rows with a window."""
@@ -201,7 +201,7 @@ class SnapshotRepository:
             tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
             latest = (
                 select(snap.time, *_history_values())
-                .where(snap.ticker_id == tickers.c.tid, snap.time < before)
+                .where(snap.ticker_id == tickers.c.tid, snap.time < snapshot_time)
                 .order_by(snap.time.desc())
                 .limit(limit)
                 .lateral("h")
@@ -212,7 +212,7 @@ class SnapshotRepository:
         rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
         ranked = (
             select(snap.ticker_id, snap.time, *_history_values(), rank.label("rn"))
-            .where(snap.ticker_id.in_(ticker_ids), snap.time < before)
+            .where(snap.ticker_id.in_(ticker_ids), snap.time < snapshot_time)
             .subquery()
         )
         return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[m] for m in HISTORY_METRICS)).where(

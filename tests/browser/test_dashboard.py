@@ -13,7 +13,8 @@ from app.batch.dates import DateSelection
 from app.batch.options import BatchOptions
 from app.importers.cboe_import import run_cboe_import
 from app.reporting.dashboard import build_dashboard
-from app.sample.market import DEFAULT_WATCHLIST, run_sample_data
+from app.sample.market import run_sample_data
+from app.sample.spec import DEFAULT_WATCHLIST
 from app.services.daily import run_daily
 from cli.main import app
 
