@@ -7,7 +7,7 @@ import json
 import threading
 import weakref
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -15,6 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import mask_url, normalize_url, sqlite_file
 from app.defaults import LOCK_TIMEOUT_SECONDS, STATEMENT_TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from sqlalchemy.pool import ConnectionPoolEntry
 
 # Strict JSON at the storage boundary: NaN/Infinity can never reach a document.
 _json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
@@ -65,7 +70,7 @@ def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection, _record):
+    def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -28,7 +28,9 @@ ALWAYS_SHOWN_EVENTS = frozenset(
 )
 
 
-def _level_filter(min_level: int, quiet: bool, always_shown: frozenset[str]):
+def _level_filter(
+    min_level: int, quiet: bool, always_shown: frozenset[str]
+) -> Callable[[Any, str, dict[str, Any]], dict[str, Any]]:
     def processor(_logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         level = LEVELS.get(method_name.upper(), logging.INFO)
         if event_dict.get("event") in always_shown and level >= logging.INFO:

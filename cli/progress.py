@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from app.logging import redirect_console_logging
 
@@ -12,7 +13,7 @@ ProgressCallback = Callable[..., None]  # (done, total[, label])
 
 
 @contextlib.contextmanager
-def progress_reporter(log_format: str, stream=None) -> Iterator[ProgressCallback | None]:
+def progress_reporter(log_format: str, stream: TextIO | None = None) -> Iterator[ProgressCallback | None]:
     """Yields a progress callback on an interactive console, else None (heartbeat logs only).
 
     The callback takes (done, total) and optionally what is counted ("ticker-days" by default);

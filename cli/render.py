@@ -47,10 +47,10 @@ SECONDARY = ("dealer_status", "gex_net", "note", "gamma_flip", "dgpi", "iv_rank"
 NOTE_MIN_WIDTH = 16
 
 
-def table_cell(name: str, value) -> str:
+def table_cell(name: str, value: str | float | None) -> str:
     if value is None:
         return "—"
-    if name in ("gex_net", "gex_net_change"):
+    if name in ("gex_net", "gex_net_change") and isinstance(value, (int, float)):
         return f"{value / 1e6:,.2f}"
     if name in PERCENT:
         return f"{value * 100:.1f}%"

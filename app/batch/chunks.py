@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import Target
 from app.batch.interrupts import StopRequest
-from app.batch.retry import with_retries
+from app.batch.retry import T, with_retries
 from app.db import is_in_memory_sqlite
 from app.domain.bars import OhlcvBars
 from app.domain.chain import OptionChain
@@ -144,7 +144,7 @@ class ChunkReader:
 
     # ---------------------------------------------------------------- the reads
 
-    def _retrying(self, what: str, operation):
+    def _retrying(self, what: str, operation: Callable[[], T]) -> T:
         def on_retry(attempt: int, fault: Fault, error: str) -> None:
             log.warning("read_retry", read=what, attempt=attempt, fault=fault.value, error=error)
 

@@ -49,6 +49,7 @@ RESTAMP_TIME = dt.time(16, 15)
 WRITE_BATCH = 5000
 WATCHLIST_SOURCE = "cboe-import"
 Key = tuple[dt.date, float, str]
+Groups = dict[Key, dict[str, tuple[int, dict[str, Any]]]]  # per key, per root: (line, contract)
 
 
 @dataclass(kw_only=True)
@@ -123,7 +124,7 @@ def _group(
     return symbol, groups
 
 
-def _rows(groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(groups: Groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, Any]]]:
     """One row per key: the roots of one key merged (§8.1)."""
     for members in groups.values():
         kept = list(members.values())
@@ -143,7 +144,9 @@ def _write(session: Session, rows: list[tuple[int, dict[str, Any]]], summary: Cb
     summary.count_insert(outcome, [line for line, _ in rows], "already stored with other values ({columns})")
 
 
-def _read(path: Path, symbol: str | None, summary: CboeImportSummary, counts: ReadCounts, stop: StopRequest | None):
+def _read(
+    path: Path, symbol: str | None, summary: CboeImportSummary, counts: ReadCounts, stop: StopRequest | None
+) -> tuple[CboeHeader, str, Groups]:
     """The header and the grouped contracts of a whole, undamaged download."""
     source = LineSource(path)
     try:

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display is needed or wanted
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from app.reporting.scales import label_rows, money_scale, money_text
@@ -76,7 +77,7 @@ def _limits(values: np.ndarray, pad: float = 0.12) -> tuple[float, float]:
     return -top * (1 + pad), top * (1 + pad)
 
 
-def _label_outside(ax, x: float, low: float, high: float, text: str, color: str, row: int = 0) -> None:
+def _label_outside(ax: Axes, x: float, low: float, high: float, text: str, color: str, row: int = 0) -> None:
     side = "left" if x < low else "right"
     ax.annotate(
         f"{'◀' if side == 'left' else '▶'} {text}",
@@ -100,7 +101,7 @@ def _walls_outside(data: GexChartData, low: float, high: float) -> list[str]:
     return [f"outside the window: {', '.join(outside)}"] if outside else []
 
 
-def _wall_markers(ax, data: GexChartData, low: float, high: float) -> None:
+def _wall_markers(ax: Axes, data: GexChartData, low: float, high: float) -> None:
     """C1–C3 / P1–P3 at the top and bottom; labels of nearby strikes are stacked, not overlapped."""
     bottom, top = ax.get_ylim()
     for walls, color, edge, marker, prefix, step in (
@@ -116,7 +117,7 @@ def _wall_markers(ax, data: GexChartData, low: float, high: float) -> None:
                         color=color, zorder=5)  # fmt: skip
 
 
-def _strike_panel(ax, data: GexChartData) -> None:
+def _strike_panel(ax: Axes, data: GexChartData) -> None:
     low, high = data.spot * (1 - data.strike_range), data.spot * (1 + data.strike_range)
     shown = (data.strikes >= low) & (data.strikes <= high)
     strikes = data.strikes[shown]
@@ -173,7 +174,7 @@ def _strike_panel(ax, data: GexChartData) -> None:
     ax.grid(alpha=0.25, zorder=0)
 
 
-def _profile_panel(ax, data: GexChartData) -> None:
+def _profile_panel(ax: Axes, data: GexChartData) -> None:
     assert data.profile_spots is not None and data.profile_gex is not None
     divisor, unit = money_scale(float(np.max(np.abs(data.profile_gex), initial=0.0)))
     gamma = data.profile_gex / divisor

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -26,6 +26,9 @@ from app.reporting.show import build_show_table
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.time import snapshot_time
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = structlog.get_logger()
 TEMPLATES = Path(__file__).parent / "templates"
@@ -134,7 +137,7 @@ def _facts(cells: dict[str, Any]) -> list[tuple[str, str]]:
     return [(label, cells[key][0]) for key, label in COLUMNS]
 
 
-def _save(figure, path: Path, images: list[Path]) -> None:
+def _save(figure: Figure, path: Path, images: list[Path]) -> None:
     figure.savefig(path, format="png")
     images.append(path)
 

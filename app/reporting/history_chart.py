@@ -7,6 +7,7 @@ panel instead of silently missing.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import matplotlib
 
@@ -14,6 +15,7 @@ matplotlib.use("Agg")  # files only; no display is needed or wanted
 
 import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from app.reporting.charts import CALL_COLOR, FLIP_COLOR, NET_COLOR, PUT_COLOR, SPOT_COLOR, ZERO_GAMMA_COLOR
@@ -30,7 +32,8 @@ LEVEL_LABELS = {
     "call_gex_wall": "call GEX wall",
     "put_gex_wall": "put GEX wall",
 }
-NA_STYLE = {"fontsize": 9, "color": "#4a5568", "ha": "left", "va": "top"}
+# Text keyword arguments of mixed types, as matplotlib takes them.
+NA_STYLE: dict[str, Any] = {"fontsize": 9, "color": "#4a5568", "ha": "left", "va": "top"}
 
 
 def with_gaps(days: list[dt.date], *series: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -43,13 +46,13 @@ def with_gaps(days: list[dt.date], *series: np.ndarray) -> tuple[np.ndarray, ...
     return (np.insert(x, breaks, midpoints), *(np.insert(s.astype(float), breaks, np.nan) for s in series))
 
 
-def _missing(ax, names: list[str], far: list[str] | None = None) -> None:
+def _missing(ax: Axes, names: list[str], far: list[str] | None = None) -> None:
     notes = (["n/a: " + "; ".join(names)] if names else []) + (["not drawn: " + "; ".join(far)] if far else [])
     if notes:
         ax.text(0.01, 0.97, "\n".join(notes), transform=ax.transAxes, **NA_STYLE)
 
 
-def _regime_background(ax, history: TickerHistory) -> None:
+def _regime_background(ax: Axes, history: TickerHistory) -> None:
     """Green behind sessions whose dealers were long gamma at spot (Γ(S) > 0), red behind short."""
     x = np.array(history.sessions, dtype="datetime64[D]")
     gamma = history["gamma_at_spot"]
@@ -60,7 +63,7 @@ def _regime_background(ax, history: TickerHistory) -> None:
             ax.axvspan(x[i] - half, x[i] + half, color=color, alpha=0.5, lw=0, zorder=0)
 
 
-def _levels_panel(ax, history: TickerHistory) -> None:
+def _levels_panel(ax: Axes, history: TickerHistory) -> None:
     _regime_background(ax, history)
     x, spot = with_gaps(history.sessions, history.spot)
     ax.plot(x, spot, color=SPOT_COLOR, lw=2, label="spot (close)", zorder=4)
@@ -99,7 +102,7 @@ def _levels_panel(ax, history: TickerHistory) -> None:
     ax.legend(loc="lower left", fontsize=8, ncol=3, framealpha=0.85)
 
 
-def _gamma_panel(ax, history: TickerHistory) -> None:
+def _gamma_panel(ax: Axes, history: TickerHistory) -> None:
     gamma, net = history["gamma_at_spot"], history["gex_net"]
     divisor, unit = money_scale(float(np.nanmax(np.abs(np.concatenate([gamma, net, [0.0]])))))
     x = np.array(history.sessions, dtype="datetime64[D]")
@@ -115,7 +118,7 @@ def _gamma_panel(ax, history: TickerHistory) -> None:
     ax.legend(loc="lower left", fontsize=8, ncol=2, framealpha=0.85)
 
 
-def iv_panel(ax, history: TickerHistory) -> None:
+def iv_panel(ax: Axes, history: TickerHistory) -> None:
     iv30, hv20 = history["iv30"] * 100, history["hv20"] * 100
     low = np.array([np.nanmin(iv30[max(0, i - RANK_LOOKBACK) : i]) if np.isfinite(iv30[:i]).any() else np.nan
                     for i in range(len(iv30))])  # fmt: skip
@@ -133,7 +136,7 @@ def iv_panel(ax, history: TickerHistory) -> None:
     ax.legend(loc="lower left", fontsize=8, ncol=2, framealpha=0.85)
 
 
-def rank_panel(ax, history: TickerHistory) -> None:
+def rank_panel(ax: Axes, history: TickerHistory) -> None:
     x, rank = with_gaps(history.sessions, history["iv30_rank"])
     ax.plot(x, rank, color=FLIP_COLOR, lw=1.6, marker=".", label="IV30 rank (0–100, stored history)")
     for level in (20, 80):
@@ -144,7 +147,7 @@ def rank_panel(ax, history: TickerHistory) -> None:
     ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
 
 
-def _expected_move_panel(ax, history: TickerHistory) -> None:
+def _expected_move_panel(ax: Axes, history: TickerHistory) -> None:
     lower, upper, realized = history["em_lower"], history["em_upper"], history.close_at_expiry()
     x = np.array(history.sessions, dtype="datetime64[D]")
     quoted = np.isfinite(lower) & np.isfinite(upper)
@@ -164,7 +167,7 @@ def _expected_move_panel(ax, history: TickerHistory) -> None:
     ax.legend(loc="lower left", fontsize=8, ncol=2, framealpha=0.85)
 
 
-def _date_axis(ax) -> None:
+def _date_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -20,7 +20,7 @@ from app.domain.models import DealerParams
 from app.domain.volatility import usable_iv_contracts
 from app.domain.volatility.constant_maturity import constant_maturity
 from app.reporting.charts import GexChartData, SmileCurve, VolChartData, gex_profile_figure, volatility_figure
-from app.reporting.history import HistoryError, load_histories, resolve_range
+from app.reporting.history import HistoryError, TickerHistory, load_histories, resolve_range
 from app.reporting.history_chart import iv_history_figure
 from app.reporting.scales import adaptive_strike_range
 from app.repositories.market import MarketDataRepository
@@ -55,7 +55,7 @@ def _dealer_params(stored: dict | None) -> DealerParams:
     return DealerParams()
 
 
-def dealer_result(chain, spot, stored: dict | None, iv_rank) -> DealerResult:
+def dealer_result(chain: OptionChain, spot: float | None, stored: dict | None, iv_rank: float | None) -> DealerResult:
     """The result behind a stored dealer document: its thresholds, its spot override, the same chain."""
     params = _dealer_params(stored)
     if stored and stored.get("spot_price_source") == "override" and stored.get("spot_price"):
@@ -94,7 +94,7 @@ def _gex_data(symbol: str, day: dt.date, result: DealerResult, strike_range: flo
     )
 
 
-def _nearest_expiries(dte: np.ndarray, targets=(30, 90)) -> list[int]:
+def _nearest_expiries(dte: np.ndarray, targets: tuple[int, ...] = (30, 90)) -> list[int]:
     unique = np.unique(dte)
     chosen: list[int] = []
     for target in targets:
@@ -182,12 +182,12 @@ def build_report(
         result = dealer_result(chain, spot, dealer_doc, iv_rank)
         _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result, strike_range)))
         _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot, vol_doc)))
-    if with_history:
+    if history is not None:  # set exactly when with_history
         _add_figure(report, "history", lambda: _iv_history(history))
     return report
 
 
-def _iv_history(history) -> Figure:
+def _iv_history(history: TickerHistory) -> Figure:
     if int(np.isfinite(history["iv30"]).sum()) < 2:
         raise ReportError(f"{history.symbol}: fewer than two sessions with IV30 in the stored documents")
     return iv_history_figure(history)

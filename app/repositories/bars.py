@@ -6,10 +6,12 @@ import datetime as dt
 import uuid
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.domain.bars import OhlcvBars
+from app.domain.chain import FloatArray
 from app.repositories.orm import Ohlcv
 from app.repositories.pg_binary import CopyFormatError, copy_row_fields, float8_array
 from app.repositories.types import driver_connection
@@ -20,6 +22,8 @@ _JULIAN_EPOCH = 2440587.5  # julianday('1970-01-01')
 
 
 _EPOCH = np.datetime64("1970-01-01", "D")
+# Per bar: its ticker's position in the request, its day (since 1970-01-01), its prices (one column each).
+_BarColumns = tuple[npt.NDArray[np.int64], FloatArray, FloatArray]
 # One row of float8[] columns for the whole chunk (as the chain read does): a lateral LIMIT per ticker
 # through the (ticker_id, date) key, so the cost does not grow with stored history, and no Python
 # object per bar. Dates travel as days since 1970-01-01; a missing price as NaN.
@@ -67,7 +71,7 @@ class BarRepository:
                 bars[tid] = OhlcvBars(dates[lo:hi], columns[0], columns[1], columns[2], columns[3])
         return bars
 
-    def _fetch_pg(self, ids: list[uuid.UUID], day: dt.date, limit: int):
+    def _fetch_pg(self, ids: list[uuid.UUID], day: dt.date, limit: int) -> _BarColumns:
         raw = driver_connection(self._session)
         buffer = bytearray()
         parameters = {"ids": ids, "day": day, "limit": limit}
@@ -82,7 +86,7 @@ class BarRepository:
         arrays = [float8_array(field) for field in fields if field is not None]
         return arrays[0].astype(np.int64) - 1, arrays[1], np.column_stack(arrays[2:])
 
-    def _fetch_sqlite(self, ids: list[uuid.UUID], day: dt.date, limit: int):
+    def _fetch_sqlite(self, ids: list[uuid.UUID], day: dt.date, limit: int) -> _BarColumns:
         position = case({tid: i for i, tid in enumerate(ids)}, value=Ohlcv.ticker_id)
         bar = Ohlcv
         numbers = [

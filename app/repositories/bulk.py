@@ -15,7 +15,7 @@ import io
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from psycopg.copy import QueuedLibpqWriter
@@ -24,6 +24,9 @@ from sqlalchemy.orm import Session
 
 from app.repositories.orm import Base
 from app.repositories.types import UTCDateTime, driver_connection
+
+if TYPE_CHECKING:
+    from psycopg import Cursor
 
 TABLES: dict[str, Table] = {
     name: Base.metadata.tables[name] for name in ("tickers", "watchlists", "ohlcv", "options_chains")
@@ -119,7 +122,7 @@ def fill_stage(session: Session, table_name: str, columns: Mapping[str, Column])
     raw.executemany(f"INSERT INTO {stage} ({', '.join(names)}) VALUES ({placeholders})", zip(*data, strict=True))
 
 
-def _create_pg_stage(cursor: Any, table_name: str) -> None:
+def _create_pg_stage(cursor: Cursor[tuple[Any, ...]], table_name: str) -> None:
     stage = stage_name(table_name)
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table_name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -161,7 +164,7 @@ def _slice(values: Column, start: int, stop: int) -> Column:
     return values[start:stop] if isinstance(values, (list, tuple, np.ndarray)) else values
 
 
-def _copy_csv(cursor, target: str, column_list: str, columns: list[Column], n: int) -> None:
+def _copy_csv(cursor: Cursor[tuple[Any, ...]], target: str, column_list: str, columns: list[Column], n: int) -> None:
     # In PostgreSQL's CSV format an unquoted empty field is NULL, which is what csv writes for None.
     # Batches are formatted inside the COPY and the queued writer sends from a thread, so the
     # server parses one batch while the next is formatted.

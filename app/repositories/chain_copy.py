@@ -10,7 +10,9 @@ cast to float8 on the server, as before.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import uuid
 import weakref
 from collections.abc import Collection
 
@@ -118,7 +120,9 @@ class _LongField(Exception):
         self.field = field
 
 
-def fetch_chain_columns(session: Session, ids, times, as_of, fields) -> tuple[np.ndarray, np.ndarray]:
+def fetch_chain_columns(
+    session: Session, ids: list[uuid.UUID], times: list[dt.datetime], as_of: dt.date, fields: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """The chunk's contract rows as (ticker position, float64 columns): one binary COPY, or two when
     a NUMERIC value does not fit a record (then that field is read with the cast from then on)."""
     binary = _binary_fields(session) & set(fields)
@@ -133,7 +137,14 @@ def fetch_chain_columns(session: Session, ids, times, as_of, fields) -> tuple[np
     return columns[0].astype(np.int64) - 1, np.column_stack(columns[1:])
 
 
-def _copy_chain_columns(session: Session, ids, times, as_of, fields, binary) -> list[np.ndarray] | None:
+def _copy_chain_columns(
+    session: Session,
+    ids: list[uuid.UUID],
+    times: list[dt.datetime],
+    as_of: dt.date,
+    fields: tuple[str, ...],
+    binary: Collection[str],
+) -> list[np.ndarray] | None:
     """The chunk's index column and one float64 column per field (None when it has no contract)."""
     raw = driver_connection(session)
     buffer = bytearray()

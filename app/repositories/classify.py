@@ -155,7 +155,9 @@ def _analyze_once(session: Session, target: str) -> None:
         analyzed.add(target)
 
 
-def _judge(outcome: InsertOutcome, position: int, row: dict[str, Any], stored: dict[str, Any], values) -> None:
+def _judge(
+    outcome: InsertOutcome, position: int, row: dict[str, Any], stored: dict[str, Any], values: Sequence[str]
+) -> None:
     diff = differences(row, stored, values)
     if diff:
         outcome.conflicting.append((position, diff))

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Float, Select, String, Uuid, cast, func, select, true
+from sqlalchemy import ColumnElement, Float, Select, String, Uuid, cast, func, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ def dealer_snapshot_columns() -> list[Any]:
     return texts + floats
 
 
-def usable_dealer_document():
+def usable_dealer_document() -> ColumnElement[bool]:
     """A row whose dealer document exists and is not an ERROR document."""
     status = DailySnapshot.dealer_metrics_json["processing_status"].as_string()
     return DailySnapshot.dealer_metrics_json.is_not(None) & (func.coalesce(status, "") != ERROR_STATUS)

@@ -12,10 +12,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, literal, not_, or_, select, true
+import numpy.typing as npt
+from sqlalchemy import Case, ColumnExpressionArgument, Float, and_, case, cast, func, literal, not_, or_, select, true
 from sqlalchemy.orm import Session
 
-from app.domain.chain import OptionChain
+from app.domain.chain import FloatArray, OptionChain
 from app.domain.expiry import ChainClock
 from app.repositories.chain_copy import fetch_chain_columns
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
@@ -46,12 +47,12 @@ _SQLITE_NUMBERS = ("integer", "real")
 _SQLITE_CHECKED = ("strike_price", "bid", "ask", "volume", "open_interest", "implied_volatility", "delta", "gamma")
 
 
-def _sqlite_number(column):
+def _sqlite_number(column: ColumnExpressionArgument[float | None]) -> Case[float | None]:
     """The value when SQLite holds a number there, else NULL (CAST would turn 'abc' into 0.0)."""
     return case((func.typeof(column).in_(_SQLITE_NUMBERS), column), else_=None)
 
 
-def _sqlite_unreadable(oc):
+def _sqlite_unreadable(oc: type[OptionContract]) -> Case[float]:
     texts = [not_(func.typeof(getattr(oc, name)).in_((*_SQLITE_NUMBERS, "null"))) for name in _SQLITE_CHECKED]
     return case((or_(*texts), 1.0), else_=0.0)
 
@@ -154,7 +155,13 @@ class MarketDataRepository:
             fields = (*fields, "unreadable")
         return _split_chains(ids, index, values, fields, as_of, snapshot_times)
 
-    def _fetch_chain_columns_sqlite(self, ids, snapshot_times, as_of, fields):
+    def _fetch_chain_columns_sqlite(
+        self,
+        ids: list[uuid.UUID],
+        snapshot_times: dict[uuid.UUID, dt.datetime],
+        as_of: dt.date,
+        fields: tuple[str, ...],
+    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
         oc = OptionContract
         position = case({tid: i for i, tid in enumerate(ids)}, value=oc.ticker_id)
         dte = func.julianday(oc.expiration_date) - func.julianday(literal(as_of.isoformat()))

@@ -9,8 +9,22 @@ rely on must be unique. Other stages' columns may differ in type or constraints.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
-from sqlalchemy import JSON, Boolean, Connection, Date, DateTime, Float, Integer, Numeric, String, Uuid, inspect
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Inspector,
+    Integer,
+    Numeric,
+    String,
+    Uuid,
+    inspect,
+)
 from sqlalchemy.types import TypeEngine
 
 from app.repositories.orm import Base
@@ -79,7 +93,7 @@ def _compatible(expected: str, actual: TypeEngine, dialect: str) -> bool:
     return dialect == "sqlite" and family == "text" and expected in ("uuid", "json")
 
 
-def _unique_keys(inspector, table: str) -> set[tuple[str, ...]]:
+def _unique_keys(inspector: Inspector, table: str) -> set[tuple[str, ...]]:
     keys = set()
     primary = inspector.get_pk_constraint(table).get("constrained_columns") or []
     if primary:
@@ -88,7 +102,7 @@ def _unique_keys(inspector, table: str) -> set[tuple[str, ...]]:
         keys.add(tuple(sorted(constraint["column_names"])))
     for index in inspector.get_indexes(table):
         if index.get("unique") and None not in index["column_names"]:
-            keys.add(tuple(sorted(index["column_names"])))
+            keys.add(tuple(sorted(cast("list[str]", index["column_names"]))))  # no None: checked above
     return keys
 
 

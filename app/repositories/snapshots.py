@@ -9,7 +9,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, Float, Select, Uuid, bindparam, case, cast, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Float,
+    Select,
+    Uuid,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,7 +66,7 @@ class RowState:
 ABSENT_ROW = RowState()
 
 
-def _metric(path: str):
+def _metric(path: str) -> ColumnElement[float]:
     return cast(DailySnapshot.volatility_metrics_json[("metrics", path)].as_float(), Float)
 
 
@@ -65,12 +78,14 @@ def _history_values() -> list[Any]:
     return [_metric(name).label(name) for name in HISTORY_METRICS]
 
 
-def _status(column: str):
+def _status(column: str) -> ColumnElement[str]:
     return getattr(DailySnapshot, column)["processing_status"].as_string()
 
 
 @lru_cache(maxsize=32)
-def _upsert_statement(dialect: str, columns: tuple[str, ...], keep_existing: frozenset[str]):
+def _upsert_statement(
+    dialect: str, columns: tuple[str, ...], keep_existing: frozenset[str]
+) -> postgresql.Insert | sqlite.Insert:
     """INSERT … ON CONFLICT (time, ticker_id) DO UPDATE SET <columns>; built once, values bound per call.
 
     A column in `keep_existing` is set only where the stored value is NULL: an ERROR document

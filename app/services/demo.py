@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import DateSelection
+from app.batch.interrupts import StopRequest
 from app.batch.options import BatchOptions
 from app.db import engine_of
 from app.migrations import upgrade_database
@@ -50,8 +52,8 @@ def run_demo(
     spec: DemoSpec | None = None,
     *,
     image_format: str = "png",
-    progress=None,
-    stop=None,
+    progress: Callable[..., None] | None = None,
+    stop: StopRequest | None = None,
 ) -> DemoResult:
     """Safe on an existing database: the sample rows are idempotent and only the sample watchlist is processed."""
     spec = spec or DemoSpec()
