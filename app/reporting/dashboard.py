@@ -23,6 +23,7 @@ from app.reporting.history_chart import history_figure
 from app.reporting.report import ReportError, build_report
 from app.reporting.scales import money_text
 from app.reporting.show import build_show_table
+from app.reporting.stored import StoredDealer, StoredVolatility, read_dealer, read_volatility
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
 from app.time import snapshot_time
@@ -83,7 +84,7 @@ def _number(value: float, pattern: str) -> str:
     return pattern.format(value) if math.isfinite(value) else "n/a"
 
 
-def _cells(dealer: dict | None, vol: dict | None) -> dict[str, Any]:
+def _cells(dealer: StoredDealer | None, vol: StoredVolatility | None) -> dict[str, Any]:
     """Index columns: (text, sort key, css class) each; a key the document lacks reads n/a."""
     spot = read_number(dealer, ("spot_price",))
     zero = read_number(dealer, ("levels", "zero_gamma"))
@@ -93,10 +94,11 @@ def _cells(dealer: dict | None, vol: dict | None) -> dict[str, Any]:
     gamma = read_number(dealer, ("levels", "gamma_at_spot"))
     regime = "n/a" if not math.isfinite(gamma) or gamma == 0 else ("long gamma" if gamma > 0 else "short gamma")
     straddle = read_number(vol, ("expected_move", "front", "straddle_pct"))
-    changes = (dealer or {}).get("changes") or {}
-    changed = [label for key, label in CHANGE_FLAGS if changes.get(key) is True]
+    changes = dealer.changes if dealer is not None else None
+    changed = [label for key, label in CHANGE_FLAGS if getattr(changes, key, None) is True]
+    status = dealer.status if dealer is not None else None
     return {
-        "status": ((dealer or {}).get("status") or "n/a", (dealer or {}).get("status") or "", ""),
+        "status": (status or "n/a", status or "", ""),
         "regime": (regime, regime, {"long gamma": "long", "short gamma": "short"}.get(regime, "")),
         "spot": (_number(spot, "{:,.2f}"), spot, ""),
         "zero_gamma": (_number(zero, "{:,.2f}"), zero, ""),
@@ -191,7 +193,8 @@ def build_dashboard(
     pages, images = [], []
     entries = []
     for done, row in enumerate(table.rows, start=1):
-        dealer, vol = documents.get(ids[row.symbol], (None, None)) if row.symbol in ids else (None, None)
+        dealer_json, vol_json = documents.get(ids[row.symbol], (None, None)) if row.symbol in ids else (None, None)
+        dealer, vol = read_dealer(dealer_json), read_volatility(vol_json)  # show's note says when unreadable
         has_page = dealer is not None or vol is not None
         entry = TickerPage(row.symbol, f"{row.symbol}.html" if has_page else None, _cells(dealer, vol))
         entry.cells["note"] = (row.note or "", row.note or "", "")

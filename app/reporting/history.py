@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import default_session
+from app.reporting.stored import StoredDealer, StoredVolatility, read_dealer, read_volatility
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
@@ -48,24 +50,20 @@ class HistoryError(ValueError):
     """No history can be drawn (unknown symbol, no stored documents in the range)."""
 
 
-def read_number(document: dict | None, path: Sequence[str | int]) -> float:
-    """The number at `path` in a stored document, NaN when any step is absent or not a number."""
+def read_number(document: BaseModel | dict | None, path: Sequence[str | int]) -> float:
+    """The number at `path` in a stored document (as read by app.reporting.stored, or plain JSON),
+    NaN when any step is absent or not a number."""
     value: Any = document
     for step in path:
         if isinstance(step, int):
             value = value[step] if isinstance(value, list) and len(value) > step else None
+        elif isinstance(value, BaseModel):
+            value = getattr(value, step, None)
         else:
             value = value.get(step) if isinstance(value, dict) else None
         if value is None:
             return math.nan
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-
-
-def _read_text(document: dict | None, path: Sequence[str]) -> str | None:
-    value: Any = document
-    for step in path:
-        value = value.get(step) if isinstance(value, dict) else None
-    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +99,10 @@ class TickerHistory:
         return values
 
 
-def _session_of(moment: dt.datetime, dealer: dict | None, vol: dict | None) -> dt.date:
+def _session_of(moment: dt.datetime, dealer: StoredDealer | None, vol: StoredVolatility | None) -> dt.date:
     for document in (dealer, vol):
-        stamped = _read_text(document, ("metadata", "snapshot_date"))
-        if stamped:
-            return dt.date.fromisoformat(stamped)
+        if document is not None and document.metadata.snapshot_date:
+            return dt.date.fromisoformat(document.metadata.snapshot_date)
     # The 23:59 New York cut-off is the next day in UTC: the document is about its trading date.
     return trading_date_of(moment)
 
@@ -115,15 +112,19 @@ def history_from_rows(
 ) -> TickerHistory:
     """Aligned series from stored rows (ascending) and the ticker's ohlcv closes."""
     close_by_day = {day: float(value) for day, value in closes if value is not None and math.isfinite(value)}
-    sessions = [_session_of(moment, dealer, vol) for moment, dealer, vol in rows]
-    documents = {"dealer": [r[1] for r in rows], "volatility": [r[2] for r in rows]}
+    # Through the document models; an unreadable document is a missing one (a gap in every series).
+    read = [(moment, read_dealer(dealer), read_volatility(vol)) for moment, dealer, vol in rows]
+    sessions = [_session_of(moment, dealer, vol) for moment, dealer, vol in read]
+    documents: dict[str, list[Any]] = {"dealer": [r[1] for r in read], "volatility": [r[2] for r in read]}
     series = {
         name: np.array([read_number(doc, path) for doc in documents[kind]], dtype=float) for name, kind, path in SERIES
     }
     stored_spot = np.array([read_number(doc, ("spot_price",)) for doc in documents["dealer"]], dtype=float)
     spot = np.array([close_by_day.get(day, math.nan) for day in sessions], dtype=float)
     spot = np.where(np.isfinite(stored_spot), stored_spot, spot)
-    expiries = [_read_text(doc, ("expected_move", "front", "expiry")) for doc in documents["volatility"]]
+    expiries = [
+        doc.expected_move.front.expiry if doc and doc.expected_move else None for doc in documents["volatility"]
+    ]
     return TickerHistory(
         symbol=symbol,
         sessions=sessions,

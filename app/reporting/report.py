@@ -23,6 +23,7 @@ from app.reporting.charts import GexChartData, SmileCurve, VolChartData, gex_pro
 from app.reporting.history import HistoryError, TickerHistory, load_histories, resolve_range
 from app.reporting.history_chart import iv_history_figure
 from app.reporting.scales import adaptive_strike_range
+from app.reporting.stored import StoredDealer, StoredVolatility, read_dealer, read_volatility
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
@@ -44,22 +45,24 @@ class Report:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def _dealer_params(stored: dict | None) -> DealerParams:
+def _dealer_params(stored: StoredDealer | None) -> DealerParams:
     """The thresholds the stored document was computed with (defaults when there is none)."""
-    if stored:
-        params = stored.get("metadata", {}).get("params") or {}
+    if stored is not None:
+        params = stored.metadata.params
         try:
-            return DealerParams(**{k: v for k, v in params.items() if k in DealerParams.model_fields})
+            return DealerParams.model_validate({k: v for k, v in params.items() if k in DealerParams.model_fields})
         except ValueError:
             pass
     return DealerParams()
 
 
-def dealer_result(chain: OptionChain, spot: float | None, stored: dict | None, iv_rank: float | None) -> DealerResult:
+def dealer_result(
+    chain: OptionChain, spot: float | None, stored: StoredDealer | None, iv_rank: float | None
+) -> DealerResult:
     """The result behind a stored dealer document: its thresholds, its spot override, the same chain."""
     params = _dealer_params(stored)
-    if stored and stored.get("spot_price_source") == "override" and stored.get("spot_price"):
-        spot = stored["spot_price"]
+    if stored is not None and stored.spot_price_source == "override" and stored.spot_price:
+        spot = stored.spot_price
     return compute_dealer(chain, spot, params, iv_rank=iv_rank, whole_profile=True)  # the chart draws Γ(s)
 
 
@@ -105,21 +108,22 @@ def _nearest_expiries(dte: np.ndarray, targets: tuple[int, ...] = (30, 90)) -> l
     return chosen
 
 
-def _move_bands(vol_doc: dict | None) -> dict[str, tuple[float, float, str] | None]:
-    """§13.5 bands of the stored volatility document, labelled for the smile panel."""
-    moves = (vol_doc or {}).get("expected_move") or {}
-    front, d30 = moves.get("front") or {}, moves.get("d30") or {}
+def _move_bands(vol: StoredVolatility | None) -> dict[str, tuple[float, float, str] | None]:
+    """§13.5 bands of the stored volatility document, labelled for the smile panel (none before §13.5)."""
     bands: dict[str, tuple[float, float, str] | None] = {"front_move": None, "d30_move": None}
-    if front.get("lower") is not None and front.get("upper") is not None:
-        label = f"front straddle ±{front['straddle_pct']:.2f}% ({front['expiry']})"
-        bands["front_move"] = (front["lower"], front["upper"], label)
-    if d30.get("lower") is not None and d30.get("upper") is not None:
-        bands["d30_move"] = (d30["lower"], d30["upper"], f"30-day 1σ IV move ±{d30['iv_move_pct']:.2f}%")
+    if vol is None or vol.expected_move is None:
+        return bands
+    front, d30 = vol.expected_move.front, vol.expected_move.d30
+    if front.lower is not None and front.upper is not None:
+        label = f"front straddle ±{front.straddle_pct:.2f}% ({front.expiry})"
+        bands["front_move"] = (front.lower, front.upper, label)
+    if d30.lower is not None and d30.upper is not None:
+        bands["d30_move"] = (d30.lower, d30.upper, f"30-day 1σ IV move ±{d30.iv_move_pct:.2f}%")
     return bands
 
 
 def _vol_data(
-    symbol: str, day: dt.date, chain: OptionChain, spot: float | None, vol_doc: dict | None = None
+    symbol: str, day: dt.date, chain: OptionChain, spot: float | None, vol: StoredVolatility | None = None
 ) -> VolChartData:
     usable = usable_iv_contracts(chain)
     dte, iv, strike = usable.dte_days, usable.implied_volatility, usable.strike
@@ -141,7 +145,7 @@ def _vol_data(
         term_dte=term.dte_days if term is not None else np.empty(0),
         term_iv=term.iv if term is not None else np.empty(0),
         constant_maturity=constant,
-        **_move_bands(vol_doc),
+        **_move_bands(vol),
     )
 
 
@@ -168,17 +172,18 @@ def build_report(
         chains = market.load_chains(times, day)
         spot = market.load_spots([ticker_id], day).get(ticker_id)
         snapshots = SnapshotRepository(session)
-        dealer_doc, vol_doc = snapshots.load_documents([ticker_id], cutoff).get(ticker_id, (None, None))
+        dealer_json, vol_json = snapshots.load_documents([ticker_id], cutoff).get(ticker_id, (None, None))
         history = None
         if with_history:
             start, _ = resolve_range(session, None, day)
             history = load_histories(session, {symbol: ticker_id}, start, day)[symbol]
     report = Report(symbol=symbol, day=day)
+    dealer_doc, vol_doc = read_dealer(dealer_json), read_volatility(vol_json)  # unreadable: as if absent
     chain = chains.get(ticker_id)
     if chain is None:
         report.skipped["gex"] = report.skipped["volatility"] = f"no options snapshot at or before {day}"
     else:
-        iv_rank = ((vol_doc or {}).get("metrics") or {}).get("iv_rank")
+        iv_rank = vol_doc.metrics.iv_rank if vol_doc is not None else None
         result = dealer_result(chain, spot, dealer_doc, iv_rank)
         _add_figure(report, "gex", lambda: gex_profile_figure(_gex_data(symbol, day, result, strike_range)))
         _add_figure(report, "volatility", lambda: volatility_figure(_vol_data(symbol, day, chain, spot, vol_doc)))

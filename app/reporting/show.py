@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import structlog
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import default_session
+from app.domain.models import Wall
+from app.domain.positioning_models import DealerChanges
+from app.reporting.stored import StoredDealer, StoredVolatility, read_dealer, read_volatility
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.universe import UniverseRepository
@@ -63,84 +65,93 @@ class ShowTable(BaseModel):
     sign_conventions: list[str] = []  # of the dealer documents shown (GEX signs depend on it)
 
 
-def _sign_convention(dealer: dict | None) -> str | None:
-    return ((dealer or {}).get("metadata") or {}).get("sign_convention")
+def _wall_strike(wall: Wall | None) -> float | None:
+    return wall.strike if wall else None
 
 
-def _wall_strike(wall: dict[str, Any] | None) -> float | None:
-    return wall["strike"] if wall else None
-
-
-def _changed(changes: dict[str, Any]) -> str | None:
+def _changed(changes: DealerChanges) -> str | None:
     """What moved since the previous document, in a few words (None: nothing, or nothing to compare)."""
     said = []
-    if changes.get("regime_changed"):
+    if changes.regime_changed:
         said.append("regime")
-    if changes.get("position_changed"):
+    if changes.position_changed:
         said.append("position")
-    for side in ("call", "put"):
-        if changes.get(f"{side}_gex_wall_moved"):
-            said.append(f"{side} wall (was {changes.get(f'{side}_gex_wall_previous'):g})")
+    if changes.call_gex_wall_moved:
+        said.append(f"call wall (was {changes.call_gex_wall_previous:g})")
+    if changes.put_gex_wall_moved:
+        said.append(f"put wall (was {changes.put_gex_wall_previous:g})")
     return ", ".join(said) or None
 
 
-def _positioning(row: ShowRow, dealer: dict[str, Any]) -> None:
-    """§13.1 and §13.3 columns; a document written before them has neither (left empty)."""
-    positioning = dealer.get("positioning") or {}
-    vs_zero = positioning.get("position_vs_zero_gamma")
-    row.vs_zero_gamma = vs_zero if vs_zero != "unknown" else None
-    row.spot_vs_zero_gamma_pct = positioning.get("spot_vs_zero_gamma_pct")
-    resistance, support = positioning.get("call_resistance") or [], positioning.get("put_support") or []
-    row.call_resistance = resistance[0]["strike"] if resistance else None
-    row.put_support = support[0]["strike"] if support else None
-    changes = dealer.get("changes") or {}
-    row.gex_net_change = changes.get("gex_net_change")
-    row.zero_gamma_change_pct = changes.get("zero_gamma_change_pct")
-    row.changed = _changed(changes)
+def _positioning(row: ShowRow, dealer: StoredDealer) -> None:
+    """§12.1, §13.1 and §13.3 columns; a document written before them has none (left empty)."""
+    if dealer.levels is not None:
+        row.zero_gamma = dealer.levels.zero_gamma
+        row.call_gex_wall = dealer.levels.call_gex_wall
+        row.put_gex_wall = dealer.levels.put_gex_wall
+    if (positioning := dealer.positioning) is not None:
+        vs_zero = positioning.position_vs_zero_gamma
+        row.vs_zero_gamma = vs_zero if vs_zero != "unknown" else None
+        row.spot_vs_zero_gamma_pct = positioning.spot_vs_zero_gamma_pct
+        row.call_resistance = positioning.call_resistance[0].strike if positioning.call_resistance else None
+        row.put_support = positioning.put_support[0].strike if positioning.put_support else None
+    if (changes := dealer.changes) is not None:
+        row.gex_net_change = changes.gex_net_change
+        row.zero_gamma_change_pct = changes.zero_gamma_change_pct
+        row.changed = _changed(changes)
 
 
-def _row(symbol: str, dealer: dict | None, vol: dict | None) -> ShowRow:
+def _dealer_columns(row: ShowRow, dealer: StoredDealer, notes: list[str]) -> None:
+    row.dealer_status = dealer.status
+    row.position = dealer.position
+    row.gex_net = dealer.gex_net
+    row.gamma_flip = dealer.gamma_flip
+    row.call_wall = _wall_strike(dealer.primary_call_wall)
+    row.put_wall = _wall_strike(dealer.primary_put_wall)
+    row.dgpi = dealer.dgpi
+    _positioning(row, dealer)
+    if dealer.status == "INVALID":
+        notes.append(f"dealer: {dealer.status_reason}")
+
+
+def _vol_columns(row: ShowRow, vol: StoredVolatility, notes: list[str]) -> None:
+    metrics = vol.metrics
+    row.average_iv = metrics.average_iv
+    row.iv_rank = metrics.iv_rank
+    row.atm_iv_30d = metrics.atm_iv_30d
+    row.iv30_rank = metrics.iv30_rank
+    if vol.realized is not None:  # documents written before §13.4 have none
+        row.iv_hv_ratio = vol.realized.iv_hv_ratio
+        row.vrp_30d = vol.realized.vrp_30d
+    if vol.expected_move is not None:
+        row.move_pct = vol.expected_move.front.straddle_pct
+        row.move_expiry = vol.expected_move.front.expiry
+    row.put_call_oi = metrics.put_call_ratio_oi
+    row.term_structure = metrics.iv_term_structure
+    row.vol_status = vol.status
+    if vol.processing_status in ("NO_OPTIONS", "ERROR"):
+        notes.append(f"vol: {str(vol.processing_status).lower()}")
+
+
+def _row(symbol: str, dealer_json: dict | None, vol_json: dict | None) -> ShowRow:
     row = ShowRow(symbol=symbol)
-    notes = []
-    if dealer:
-        row.dealer_status = dealer.get("status")
-        row.position = dealer.get("position")
-        row.gex_net = dealer.get("gex_net")
-        row.gamma_flip = dealer.get("gamma_flip")
-        row.call_wall = _wall_strike(dealer.get("primary_call_wall"))
-        row.put_wall = _wall_strike(dealer.get("primary_put_wall"))
-        row.dgpi = dealer.get("dgpi")
-        levels = dealer.get("levels") or {}
-        row.zero_gamma = levels.get("zero_gamma")
-        row.call_gex_wall = levels.get("call_gex_wall")
-        row.put_gex_wall = levels.get("put_gex_wall")
-        _positioning(row, dealer)
-        if dealer.get("status") == "INVALID":
-            notes.append(f"dealer: {dealer.get('status_reason')}")
+    notes: list[str] = []
+    dealer, vol = read_dealer(dealer_json), read_volatility(vol_json)
+    if dealer is not None:
+        _dealer_columns(row, dealer, notes)
     else:
-        notes.append("no dealer document")
-    if vol:
-        metrics = vol.get("metrics") or {}
-        row.average_iv = metrics.get("average_iv")
-        row.iv_rank = metrics.get("iv_rank")
-        row.atm_iv_30d = metrics.get("atm_iv_30d")
-        row.iv30_rank = metrics.get("iv30_rank")
-        realized = vol.get("realized") or {}  # documents written before §13.4 have none
-        row.iv_hv_ratio = realized.get("iv_hv_ratio")
-        row.vrp_30d = realized.get("vrp_30d")
-        front = (vol.get("expected_move") or {}).get("front") or {}
-        row.move_pct = front.get("straddle_pct")
-        row.move_expiry = front.get("expiry")
-        row.put_call_oi = metrics.get("put_call_ratio_oi")
-        row.term_structure = metrics.get("iv_term_structure")
-        row.vol_status = vol.get("status")
-        processing = vol.get("processing_status")
-        if processing in ("NO_OPTIONS", "ERROR"):
-            notes.append(f"vol: {str(processing).lower()}")
+        notes.append("dealer document unreadable" if dealer_json is not None else "no dealer document")
+    if vol is not None:
+        _vol_columns(row, vol, notes)
     else:
-        notes.append("no volatility document")
+        notes.append("volatility document unreadable" if vol_json is not None else "no volatility document")
     row.note = "; ".join(notes) or None
     return row
+
+
+def _sign_convention(dealer_json: dict | None) -> str | None:
+    dealer = read_dealer(dealer_json)
+    return dealer.metadata.sign_convention if dealer is not None else None
 
 
 def build_show_table(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +13,7 @@ from app.reporting.history import history_from_rows, read_number
 from app.reporting.history_chart import history_figure
 from app.time import snapshot_time
 
+STORED = json.loads((Path(__file__).parents[1] / "data" / "stored_documents.json").read_text())
 WEEK = [dt.date(2024, 1, 8), dt.date(2024, 1, 9), dt.date(2024, 1, 10), dt.date(2024, 1, 11), dt.date(2024, 1, 12)]
 FRIDAY, NEXT_FRIDAY = dt.date(2024, 1, 12), dt.date(2024, 1, 19)
 CLOSES = [100.0, 101.0, 102.0, 103.0, 104.0]
@@ -18,8 +21,16 @@ CLOSES = [100.0, 101.0, 102.0, 103.0, 104.0]
 BANDS = [(98.0, 103.0), (99.0, 105.0), (101.0, 106.0), (103.5, 104.5), (101.0, 107.0)]
 
 
+def _complete(values: dict, stored: dict) -> dict:
+    """`values` over a real stored document, so the result is a whole document (lists replaced whole)."""
+    return {
+        k: _complete(values[k], v) if isinstance(v, dict) and k in values else values.get(k, v)
+        for k, v in stored.items()
+    }
+
+
 def _documents(i: int, day: dt.date) -> tuple[dict, dict]:
-    """Documents with every key the history reads (SPEC §12, §13), values worked per day."""
+    """Whole documents, with the keys the history reads (SPEC §12, §13) set to values worked per day."""
     dealer = {
         "spot_price": CLOSES[i],
         "gamma_flip": 90.0 + i,
@@ -44,7 +55,7 @@ def _documents(i: int, day: dt.date) -> tuple[dict, dict]:
                                     "upper": upper}},
         "metadata": {"snapshot_date": day.isoformat()},
     }  # fmt: skip
-    return dealer, vol
+    return _complete(dealer, STORED["dealer"]), _complete(vol, STORED["volatility"])
 
 
 def _full_history():
