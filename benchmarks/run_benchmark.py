@@ -153,12 +153,8 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = _arguments()
-    if args.job:
-        child(args.job, args.db_url, args.start, args.end)
-        return
-    results: dict = {"rows": []}
+def _startup_figures(args: argparse.Namespace, results: dict) -> None:
+    """The kernel timings and the CLI start-up times, printed as they are measured."""
     if not args.skip_kernels:
         results["kernels"] = kernel_timings()
         print(f"kernels (median ms per chain; load {load():.1f}): " + json.dumps(results["kernels"]))
@@ -169,26 +165,40 @@ def main() -> None:
             f"`kapman {' '.join(argv)}`: {figures['wall_s']:.3f} s wall, {figures['cpu_s']:.3f} s CPU "
             f"(median of 10; load {figures['load']:.1f})"
         )
+
+
+def _throwaway_runs(args: argparse.Namespace, shapes: tuple[str, ...], results: dict) -> None:
+    """The backfill and evening runs on databases made for the benchmark."""
+    workdir = Path(tempfile.mkdtemp(prefix="kapman-bench-"))
+    if args.backend in ("sqlite", "both"):
+        files = [f"sqlite:///{workdir / name}.db" for name in ("backfill", "history", "short")]
+        if "backfill" in shapes:
+            results["rows"] += backfill("sqlite", files[0], ServerCpu(None), args.tickers, args.days)
+        if "evening" in shapes:
+            results["rows"] += evening("sqlite", (files[1], files[2]), ServerCpu(None), args.tickers, args.history)
+    if args.backend in ("postgresql", "both"):
+        from benchmarks.servers import postgresql_databases
+
+        with postgresql_databases(workdir, args) as (urls, cpu):
+            if "backfill" in shapes:
+                results["rows"] += backfill("postgresql", urls["backfill"], cpu, args.tickers, args.days)
+            if "evening" in shapes:
+                pair = (urls["history"], urls["short"])
+                results["rows"] += evening("postgresql", pair, cpu, args.tickers, args.history)
+
+
+def main() -> None:
+    args = _arguments()
+    if args.job:
+        child(args.job, args.db_url, args.start, args.end)
+        return
+    results: dict = {"rows": []}
+    _startup_figures(args, results)
     shapes = ("backfill", "evening") if args.shape == "both" else (args.shape,)
     if args.db_url:
         results["rows"] += backfill("given", args.db_url, ServerCpu(None), args.tickers, args.days)
     else:
-        workdir = Path(tempfile.mkdtemp(prefix="kapman-bench-"))
-        if args.backend in ("sqlite", "both"):
-            files = [f"sqlite:///{workdir / name}.db" for name in ("backfill", "history", "short")]
-            if "backfill" in shapes:
-                results["rows"] += backfill("sqlite", files[0], ServerCpu(None), args.tickers, args.days)
-            if "evening" in shapes:
-                results["rows"] += evening("sqlite", (files[1], files[2]), ServerCpu(None), args.tickers, args.history)
-        if args.backend in ("postgresql", "both"):
-            from benchmarks.servers import postgresql_databases
-
-            with postgresql_databases(workdir, args) as (urls, cpu):
-                if "backfill" in shapes:
-                    results["rows"] += backfill("postgresql", urls["backfill"], cpu, args.tickers, args.days)
-                if "evening" in shapes:
-                    pair = (urls["history"], urls["short"])
-                    results["rows"] += evening("postgresql", pair, cpu, args.tickers, args.history)
+        _throwaway_runs(args, shapes, results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

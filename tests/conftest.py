@@ -66,7 +66,7 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
-def _migrated_engines(tmp_path_factory, postgres_server):
+def migrated_engines(tmp_path_factory, postgres_server):
     sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kapman-test.db'}"
     engines = {"sqlite": (sqlite_url, make_engine(sqlite_url))}
     pg_url = postgres_server.create_database()
@@ -99,21 +99,21 @@ def _database(backend: str, engines) -> Iterator[Database]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, _migrated_engines) -> Iterator[Database]:
+def db(request, migrated_engines) -> Iterator[Database]:
     """A migrated, empty database on each backend; factories write to it."""
-    yield from _database(request.param, _migrated_engines)
+    yield from _database(request.param, migrated_engines)
 
 
 @pytest.fixture
-def pg_db(_migrated_engines) -> Iterator[Database]:
+def pg_db(migrated_engines) -> Iterator[Database]:
     """The PostgreSQL database alone, for what only a real server can show (roles, locks, plans)."""
-    yield from _database("postgresql", _migrated_engines)
+    yield from _database("postgresql", migrated_engines)
 
 
 @pytest.fixture
-def sqlite_db(_migrated_engines) -> Iterator[Database]:
+def sqlite_db(migrated_engines) -> Iterator[Database]:
     """The SQLite database alone, for what only SQLite stores (text in a numeric column)."""
-    yield from _database("sqlite", _migrated_engines)
+    yield from _database("sqlite", migrated_engines)
 
 
 def _savepoint_capable(engine: Engine) -> Engine:
@@ -135,9 +135,9 @@ def _savepoint_capable(engine: Engine) -> Engine:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_tx(request, _migrated_engines) -> Iterator[Database]:
+def db_tx(request, migrated_engines) -> Iterator[Database]:
     """A migrated, empty database on each backend, inside a transaction rolled back after the test."""
-    url, migrated = _migrated_engines[request.param]
+    url, migrated = migrated_engines[request.param]
     engine = _savepoint_capable(migrated)
     connection = engine.connect()
     outer = connection.begin()

@@ -84,34 +84,53 @@ class ReadCounts:
 # ------------------------------------------------------------------ header
 
 
-def _parse_download_time(text: str) -> dt.datetime | None:
-    """`September 14, 2023 at 4:31 PM EDT`, `February 5 2022, 8:09 PM EST`, `22 March 2024, 9:46 PM EDT`, …"""
-    words = re.sub(r"[,\"]", " ", text).replace(" at ", " ").split()
+@dataclass(slots=True)
+class _Stamp:
+    """The parts of a download time found so far, word by word."""
+
     month: int | None = None
     day: int | None = None
     year: int | None = None
     clock: list[int] | None = None
-    meridiem = None
+    meridiem: str | None = None
     zone: dt.tzinfo = NEW_YORK
-    for word in words:
+
+
+def _date_word(word: str, low: str, stamp: _Stamp) -> bool:
+    """Reads `word` into the stamp's date when it is part of one; whether it was."""
+    if low[:3] in _MONTHS and stamp.month is None and low.isalpha():
+        stamp.month = _MONTHS[low[:3]]
+    elif re.fullmatch(r"\d{4}", word):
+        stamp.year = int(word)
+    elif re.fullmatch(r"\d{1,2}", word) and stamp.day is None:
+        stamp.day = int(word)
+    elif re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", word):
+        stamp.month, stamp.day, stamp.year = (int(x) for x in word.split("/"))
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
+        stamp.year, stamp.month, stamp.day = (int(x) for x in word.split("-"))
+    else:
+        return False
+    return True
+
+
+def _time_word(word: str, low: str, stamp: _Stamp) -> None:
+    """Reads `word` into the stamp's clock, AM/PM or time zone when it is one of them."""
+    if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", word):
+        stamp.clock = [int(x) for x in word.split(":")]
+    elif low in ("am", "pm"):
+        stamp.meridiem = low
+    elif word.upper() in _ZONES:
+        stamp.zone = _ZONES[word.upper()]
+
+
+def _parse_download_time(text: str) -> dt.datetime | None:
+    """`September 14, 2023 at 4:31 PM EDT`, `February 5 2022, 8:09 PM EST`, `22 March 2024, 9:46 PM EDT`, …"""
+    stamp = _Stamp()
+    for word in re.sub(r"[,\"]", " ", text).replace(" at ", " ").split():
         low = word.lower().rstrip(".")
-        if low[:3] in _MONTHS and month is None and low.isalpha():
-            month = _MONTHS[low[:3]]
-        elif re.fullmatch(r"\d{4}", word):
-            year = int(word)
-        elif re.fullmatch(r"\d{1,2}", word) and day is None:
-            day = int(word)
-        elif re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", word):
-            m, d, y = (int(x) for x in word.split("/"))
-            month, day, year = m, d, y
-        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
-            year, month, day = (int(x) for x in word.split("-"))
-        elif re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", word):
-            clock = [int(x) for x in word.split(":")]
-        elif low in ("am", "pm"):
-            meridiem = low
-        elif word.upper() in _ZONES:
-            zone = _ZONES[word.upper()]
+        if not _date_word(word, low, stamp):
+            _time_word(word, low, stamp)
+    month, day, year, clock, meridiem = stamp.month, stamp.day, stamp.year, stamp.clock, stamp.meridiem
     if month is None or day is None or year is None or clock is None:
         return None
     hour = clock[0] % 12 + (12 if meridiem == "pm" else 0) if meridiem else clock[0]
@@ -119,7 +138,7 @@ def _parse_download_time(text: str) -> dt.datetime | None:
         local = dt.datetime(year, month, day, hour, clock[1], clock[2] if len(clock) > 2 else 0)
     except ValueError:
         return None
-    return local.replace(tzinfo=zone)
+    return local.replace(tzinfo=stamp.zone)
 
 
 def parse_header(lines: Iterable[str]) -> CboeHeader:
@@ -220,48 +239,56 @@ def _null_placeholders(contract: dict[str, Any], counts: ReadCounts) -> dict[str
     return contract
 
 
+def _column_header(lines: Iterator[str]) -> tuple[list[str], str, int]:
+    """The lines before the column header, the header line and its line number (consumed from `lines`)."""
+    before: list[str] = []
+    for line_number, raw in enumerate(lines, start=1):
+        if raw.strip().lower().startswith("expiration"):
+            return before, raw, line_number
+        before.append(raw.rstrip("\r\n"))
+    raise CboeFileError("no column header line (one starting with 'Expiration Date')")
+
+
+def _line_contracts(cells: list[str], columns: Columns) -> tuple[dt.date, float, list[dict[str, Any]]]:
+    """The expiration, strike, call and put of one line; LineError when the line cannot be read."""
+    expiration = _expiration(cells[columns.expiration])
+    strike = _number(cells[columns.strike], "strike")
+    if strike is None or strike <= 0:
+        raise LineError(f"strike must be > 0: {cells[columns.strike]!r}")
+    problem = check_strike(strike)
+    if problem:
+        raise LineError(problem, "out_of_range")
+    return expiration, strike, [_contract(cells, columns, k, expiration, strike) for k in ("C", "P")]
+
+
+def _contracts(
+    lines: Iterator[str], first: int, width: int, columns: Columns, counts: ReadCounts
+) -> Iterator[tuple[int, dict]]:
+    for number, cells in enumerate(csv.reader(lines), start=first):
+        if not any(c.strip() for c in cells):
+            continue
+        if counts.short_line is not None:  # a short line followed by another was not the file's end
+            counts.rejects.append((counts.short_line, "fewer fields than the header", "fewer_fields"))
+            counts.short_line = None
+        counts.lines += 1
+        if len(cells) < width:
+            counts.short_line = number
+            continue
+        try:
+            expiration, strike, found = _line_contracts(cells, columns)
+        except LineError as error:
+            counts.rejects.append((number, str(error), error.code))
+            continue
+        for contract in found:
+            _null_placeholders(contract, counts)
+            yield number, {"expiration_date": expiration, "strike_price": strike, **contract}
+
+
 def read_contracts(lines: Iterator[str], counts: ReadCounts) -> tuple[CboeHeader, Iterator[tuple[int, dict]]]:
     """The header, and the contracts of the file with their line numbers (a malformed line is
     recorded in `counts.rejects` and skipped)."""
-    before: list[str] = []
-    line_number = 0
-    for raw in lines:
-        line_number += 1
-        if raw.strip().lower().startswith("expiration"):
-            columns = parse_columns(next(csv.reader([raw])))
-            break
-        before.append(raw.rstrip("\r\n"))
-    else:
-        raise CboeFileError("no column header line (one starting with 'Expiration Date')")
+    before, raw, line_number = _column_header(lines)
+    cells = next(csv.reader([raw]))
+    columns = parse_columns(cells)
     header = parse_header(before)
-
-    width = len(next(csv.reader([raw])))
-
-    def contracts() -> Iterator[tuple[int, dict]]:
-        for number, cells in enumerate(csv.reader(lines), start=line_number + 1):
-            if not any(c.strip() for c in cells):
-                continue
-            if counts.short_line is not None:  # a short line followed by another was not the file's end
-                counts.rejects.append((counts.short_line, "fewer fields than the header", "fewer_fields"))
-                counts.short_line = None
-            counts.lines += 1
-            if len(cells) < width:
-                counts.short_line = number
-                continue
-            try:
-                expiration = _expiration(cells[columns.expiration])
-                strike = _number(cells[columns.strike], "strike")
-                if strike is None or strike <= 0:
-                    raise LineError(f"strike must be > 0: {cells[columns.strike]!r}")
-                problem = check_strike(strike)
-                if problem:
-                    raise LineError(problem, "out_of_range")
-                found = [_contract(cells, columns, k, expiration, strike) for k in ("C", "P")]
-            except LineError as error:
-                counts.rejects.append((number, str(error), error.code))
-                continue
-            for contract in found:
-                _null_placeholders(contract, counts)
-                yield number, {"expiration_date": expiration, "strike_price": strike, **contract}
-
-    return header, contracts()
+    return header, _contracts(lines, line_number + 1, len(cells), columns, counts)

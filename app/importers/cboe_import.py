@@ -111,9 +111,21 @@ def _group(
         else:
             summary.already_present += 1
     if symbol is None:
-        if not roots:
-            raise CboeFileError("no option lines could be read")
-        symbol = roots.most_common(1)[0][0]
+        symbol = _most_common_underlying(roots)
+    _drop_foreign_roots(groups, symbol, summary)
+    return symbol, groups
+
+
+def _most_common_underlying(roots: Counter[str]) -> str:
+    if not roots:
+        raise CboeFileError("no option lines could be read")
+    return roots.most_common(1)[0][0]
+
+
+def _drop_foreign_roots(
+    groups: dict[Key, dict[str, tuple[int, dict[str, Any]]]], symbol: str, summary: CboeImportSummary
+) -> None:
+    """Rejects (and removes) the contracts whose root is not an option on `symbol`."""
     for key, members in list(groups.items()):
         for root, (line, _) in list(members.items()):
             if underlying_of(root) != symbol:
@@ -121,7 +133,6 @@ def _group(
                 del members[root]
         if not members:
             del groups[key]
-    return symbol, groups
 
 
 def _rows(groups: Groups, summary: CboeImportSummary) -> Iterator[tuple[int, dict[str, Any]]]:

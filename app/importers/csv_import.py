@@ -73,6 +73,19 @@ def _header(rows: Iterator[list[str]], path: Path, kind: ImportKind) -> list[str
     return header
 
 
+def _parse_row(
+    cells: list[str], header: list[str], kind: ImportKind, line: int, summary: ImportSummary
+) -> dict[str, Any] | None:
+    """The validated row, or None once its reject is recorded on the summary."""
+    try:
+        if len(cells) > len(header):
+            raise RowError("more fields than the header", "more_fields")
+        return {**kind.parse(dict(zip(header, cells, strict=True))), LINE: line}
+    except RowError as error:
+        summary.reject(line, str(error), error.code)
+        return None
+
+
 def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterator[list[dict[str, Any]]]:
     """Validated rows in chunks; rejects are recorded on the summary as they are met. A short row
     is rejected, unless it is the file's last: then the file ended early and is damaged."""
@@ -93,12 +106,9 @@ def _read_chunks(path: Path, kind: ImportKind, summary: ImportSummary) -> Iterat
             if len(cells) < len(header):
                 short_line = line
                 continue
-            try:
-                if len(cells) > len(header):
-                    raise RowError("more fields than the header", "more_fields")
-                chunk.append({**kind.parse(dict(zip(header, cells, strict=True))), LINE: line})
-            except RowError as error:
-                summary.reject(line, str(error), error.code)
+            row = _parse_row(cells, header, kind, line, summary)
+            if row is not None:
+                chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 yield chunk
                 chunk = []

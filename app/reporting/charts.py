@@ -175,7 +175,8 @@ def _strike_panel(ax: Axes, data: GexChartData) -> None:
 
 
 def _profile_panel(ax: Axes, data: GexChartData) -> None:
-    assert data.profile_spots is not None and data.profile_gex is not None
+    assert data.profile_spots is not None
+    assert data.profile_gex is not None
     divisor, unit = money_scale(float(np.max(np.abs(data.profile_gex), initial=0.0)))
     gamma = data.profile_gex / divisor
     ax.plot(data.profile_spots, gamma, color=NET_COLOR, lw=1.8, label="Γ(s): total dealer gamma at spot s")

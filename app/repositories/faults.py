@@ -85,32 +85,40 @@ def is_database_error(error: BaseException) -> bool:
     return isinstance(error, (SQLAlchemyError, psycopg.Error, sqlite3.Error))
 
 
+def _postgres_fault(driver: psycopg.Error) -> Fault:
+    sqlstate = driver.sqlstate
+    if sqlstate is None:
+        # Client-side failures carry no SQLSTATE: a refused or lost connection, a closed cursor.
+        if isinstance(driver, (psycopg.OperationalError, psycopg.InterfaceError)):
+            return Fault.CONNECTION
+        return Fault.OTHER
+    if sqlstate.startswith("08"):
+        return Fault.CONNECTION
+    return _SQLSTATE_FAULTS.get(sqlstate, Fault.OTHER)
+
+
+def _sqlite_fault(driver: sqlite3.Error) -> Fault:
+    message = str(driver).lower()
+    if any(text in message for text in _SQLITE_SCHEMA_MESSAGES):
+        return Fault.SCHEMA
+    code = getattr(driver, "sqlite_errorcode", None)
+    if code in _SQLITE_DRIFT_CODES:
+        return Fault.DRIFT
+    fault = _SQLITE_CODE_FAULTS.get(code & 0xFF) if isinstance(code, int) else None
+    if fault is not None:
+        return fault
+    return Fault.TRANSIENT if isinstance(driver, sqlite3.OperationalError) else Fault.OTHER
+
+
 def classify(error: BaseException) -> Fault:
     """The kind of database failure `error` is (call only for database errors)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return Fault.CONNECTION
     driver = _driver_error(error)
     if isinstance(driver, psycopg.Error):
-        sqlstate = driver.sqlstate
-        if sqlstate is None:
-            # Client-side failures carry no SQLSTATE: a refused or lost connection, a closed cursor.
-            if isinstance(driver, (psycopg.OperationalError, psycopg.InterfaceError)):
-                return Fault.CONNECTION
-            return Fault.OTHER
-        if sqlstate.startswith("08"):
-            return Fault.CONNECTION
-        return _SQLSTATE_FAULTS.get(sqlstate, Fault.OTHER)
+        return _postgres_fault(driver)
     if isinstance(driver, sqlite3.Error):
-        message = str(driver).lower()
-        if any(text in message for text in _SQLITE_SCHEMA_MESSAGES):
-            return Fault.SCHEMA
-        code = getattr(driver, "sqlite_errorcode", None)
-        if code in _SQLITE_DRIFT_CODES:
-            return Fault.DRIFT
-        fault = _SQLITE_CODE_FAULTS.get(code & 0xFF) if isinstance(code, int) else None
-        if fault is not None:
-            return fault
-        return Fault.TRANSIENT if isinstance(driver, sqlite3.OperationalError) else Fault.OTHER
+        return _sqlite_fault(driver)
     # A SQLAlchemy OperationalError around something unknown: the driver said it was operational.
     if isinstance(error, DBAPIError) and type(error).__name__ == "OperationalError":
         return Fault.TRANSIENT

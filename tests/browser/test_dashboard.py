@@ -55,7 +55,9 @@ def _check_site(browser, index: Path, expected: list[str]) -> dict[str, list]:
         if not images[link]:  # a ticker-day without a chart says why
             assert browser.evaluate("document.querySelectorAll('ul.skipped li').length") > 0, link
         for src, complete, width, height in images[link]:
-            assert complete and width > 0 and height > 0, f"{link}: {src} does not render"
+            assert complete, f"{link}: {src} does not render"
+            assert width > 0, f"{link}: {src} does not render"
+            assert height > 0, f"{link}: {src} does not render"
         assert browser.evaluate("document.querySelector('a[href=\"index.html\"]') !== null")
     return images
 
@@ -84,18 +86,17 @@ def test_the_sample_market_dashboard_loads_and_sorts(browser, market, tmp_path):
     browser.evaluate(f"document.querySelectorAll('#watchlist th')[{spot_column}].click()")
     ascending = browser.evaluate(keys)
     numbers = [float(k) for k in ascending if k]
-    assert (
-        numbers == sorted(numbers)
-        and len(numbers) >= 4
-        and ascending[len(numbers) :] == [""] * (len(ascending) - len(numbers))
-    )
+    assert numbers == sorted(numbers)
+    assert len(numbers) >= 4
+    assert ascending[len(numbers) :] == [""] * (len(ascending) - len(numbers))
     browser.evaluate(f"document.querySelectorAll('#watchlist th')[{spot_column}].click()")
     descending = [float(k) for k in browser.evaluate(keys) if k]
     assert descending == sorted(numbers, reverse=True)
     # regime colours: a long-gamma row is green, a short-gamma one red
     cells = "Array.from(document.querySelectorAll('#watchlist td.long, #watchlist td.short'))"
     classes = browser.evaluate(cells + ".map(c => getComputedStyle(c).backgroundColor)")
-    assert classes and set(classes) <= {"rgb(198, 246, 213)", "rgb(254, 215, 215)"}
+    assert classes
+    assert set(classes) <= {"rgb(198, 246, 213)", "rgb(254, 215, 215)"}
 
 
 def test_the_real_cboe_dashboards_load(browser, market, tmp_path):

@@ -39,7 +39,8 @@ def test_db_upgrade_twice_and_masks_the_password(tmp_path):
     first = runner.invoke(app, ["db", "upgrade", "--db-url", url, "--log-format", "json"])
     second = runner.invoke(app, ["db", "upgrade", "--db-url", url, "--log-format", "json"])
     assert first.exit_code == second.exit_code == 0
-    assert events(first)[-1]["changed"] is True and events(second)[-1]["changed"] is False
+    assert events(first)[-1]["changed"] is True
+    assert events(second)[-1]["changed"] is False
 
 
 def test_dead_database_is_exit_1_without_the_password():
@@ -58,7 +59,8 @@ def test_dead_database_is_exit_1_without_the_password():
     assert result.exit_code == 1
     assert "hunter2" not in result.output + result.stderr
     failure = [e for e in events(result) if e["event"] == "batch_failed"]
-    assert failure and failure[0]["reason"].startswith("database unavailable")
+    assert failure
+    assert failure[0]["reason"].startswith("database unavailable")
 
 
 @pytest.mark.parametrize("command", ["dealer-metrics", "vol-metrics", "run-daily"])
@@ -101,7 +103,8 @@ def test_overrides_are_logged_and_stored(sample_db):
     )
     assert result.exit_code == 0
     started = next(e for e in events(result) if e["event"] == "batch_started")
-    assert started["overrides"] == ["min_open_interest"] and started["params"]["min_open_interest"] == 50
+    assert started["overrides"] == ["min_open_interest"]
+    assert started["params"]["min_open_interest"] == 50
     with make_session_factory(sample_db)() as s:
         doc = s.scalars(select(DailySnapshot.dealer_metrics_json)).first()
     assert doc["metadata"]["overrides"] == ["min_open_interest"]
@@ -131,7 +134,8 @@ def test_overrides_are_logged_and_stored(sample_db):
 def test_bad_flags_are_usage_errors(args):
     result = runner.invoke(app, ["dealer-metrics", "--db-url", "sqlite:///unused.db", *args])
     assert result.exit_code == 2, result.output
-    assert "Error" in result.stderr and "Traceback" not in result.stderr
+    assert "Error" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -201,7 +205,8 @@ def test_quiet_keeps_only_warnings_and_batch_start_end(sample_db):
     )
     names = {e["event"] for e in events(result)}
     assert {"batch_started", "batch_finished", "unknown_symbol"} <= names
-    assert "heartbeat" not in names and "data_gap" not in names
+    assert "heartbeat" not in names
+    assert "data_gap" not in names
 
 
 def test_verbose_and_debug(sample_db):
@@ -210,14 +215,16 @@ def test_verbose_and_debug(sample_db):
         ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--verbose", "--log-format", "json"],
     )
     done = [e for e in events(verbose) if e["event"] == "ticker_done"]
-    assert len(done) == 6 and {e["level"] for e in done} == {"info"}
+    assert len(done) == 6
+    assert {e["level"] for e in done} == {"info"}
     debug = runner.invoke(
         app,
         ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--debug", "--log-format", "json"],
     )
     assert {e["level"] for e in events(debug) if e["event"] == "ticker_done"} == {"info"}
     details = [e for e in events(debug) if e["event"] == "ticker_details"]
-    assert len(details) == 6 and {"filter_stats", "gex_net", "dgpi_iv_rank"} <= set(details[0])
+    assert len(details) == 6
+    assert {"filter_stats", "gex_net", "dgpi_iv_rank"} <= set(details[0])
     plain = runner.invoke(app, ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--log-format", "json"])
     assert not [e for e in events(plain) if e["event"] in ("ticker_done", "ticker_details")]
 
@@ -245,7 +252,9 @@ def test_console_format(sample_db):
     result = runner.invoke(
         app, ["dealer-metrics", "--db-url", sample_db, "--date", SAMPLE_END, "--log-format", "console"]
     )
-    assert result.exit_code == 0 and "batch_finished" in result.stderr and not result.stderr.startswith("{")
+    assert result.exit_code == 0
+    assert "batch_finished" in result.stderr
+    assert not result.stderr.startswith("{")
 
 
 def test_import_command(tmp_path):
@@ -315,12 +324,15 @@ def test_import_cboe_onto_a_watchlist_then_run_daily_and_show(tmp_path):
     (finished,) = [e for e in events(imported) if e["event"] == "cboe_import_finished"]
     assert (finished["symbol"], finished["watchlist"], finished["rejected"]) == ("SPY", "real", 0)
     again = runner.invoke(app, ["import", "cboe", str(spy), "--watchlist", "real", *flags])
-    assert again.exit_code == 0 and [e["loaded"] for e in events(again) if "loaded" in e] == [0]
+    assert again.exit_code == 0
+    assert [e["loaded"] for e in events(again) if "loaded" in e] == [0]
 
     ran = runner.invoke(app, ["run-daily", "--date", "2023-09-14", "--watchlist", "real", *flags])
     assert ran.exit_code == 0, ran.stderr
     (daily,) = [e for e in events(ran) if e["event"] == "daily_run_finished"]
-    assert daily["tickers"] == 1 and daily["dealer"]["success"] == 1
+    assert daily["tickers"] == 1
+    assert daily["dealer"]["success"] == 1
     shown = runner.invoke(app, ["show", "--date", "2023-09-14", "--format", "json", *flags])
     (row,) = json.loads(shown.stdout)["rows"]
-    assert row["symbol"] == "SPY" and row["call_gex_wall"] == row["put_gex_wall"] == 450.0
+    assert row["symbol"] == "SPY"
+    assert row["call_gex_wall"] == row["put_gex_wall"] == 450.0

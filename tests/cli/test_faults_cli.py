@@ -115,9 +115,11 @@ def test_jobs_do_not_create_a_missing_sqlite_file(tmp_path):
     result = runner.invoke(
         app, ["dealer-metrics", "--db-url", f"sqlite:///{missing}", "--date", "2024-01-02", "--log-format", "json"]
     )
-    assert result.exit_code == 1 and not missing.exists()
+    assert result.exit_code == 1
+    assert not missing.exists()
     event = json.loads(result.stderr.strip().splitlines()[-1])
-    assert event["event"] == "database_missing" and "kapman db upgrade" in event["reason"]
+    assert event["event"] == "database_missing"
+    assert "kapman db upgrade" in event["reason"]
 
 
 def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
@@ -128,7 +130,8 @@ def test_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
     )
     assert result.exit_code == 1
     failed = [json.loads(line) for line in result.stderr.splitlines() if '"batch_failed"' in line]
-    assert "no such table" in failed[0]["reason"] and "run `kapman db upgrade`" in failed[0]["reason"]
+    assert "no such table" in failed[0]["reason"]
+    assert "run `kapman db upgrade`" in failed[0]["reason"]
 
 
 @pytest.mark.parametrize(
@@ -149,8 +152,10 @@ def test_a_date_that_is_not_a_session_is_a_usage_error_naming_its_neighbours(com
     result = runner.invoke(app, [command, "--db-url", f"sqlite:///{tmp_path / 'never.db'}", *args])
     assert result.exit_code == 2, result.output
     message = " ".join(result.stderr.split())
-    assert flag in message and all(text in message for text in named), message
-    assert "Traceback" not in result.stderr and "Overflow" not in result.stderr
+    assert flag in message, message
+    assert all(text in message for text in named), message
+    assert "Traceback" not in result.stderr
+    assert "Overflow" not in result.stderr
     assert not (tmp_path / "never.db").exists()
 
 
@@ -224,9 +229,11 @@ def test_a_signal_mid_backfill_ends_cleanly_and_a_resume_completes_it(sample_fil
     events = _events(rest)
     stopped = [e for e in events if e["event"] == "batch_interrupted"]
     assert {e["signal"] for e in stopped} == {signal.Signals(signum).name}
-    assert stopped[0]["processed"] < 8 * 15 and stopped[0]["level"] == "warning"
+    assert stopped[0]["processed"] < 8 * 15
+    assert stopped[0]["level"] == "warning"
     partial = _documents(interrupted)
-    assert 0 < len(partial) < 8 * 15 and all(dealer and vol for dealer, vol in partial.values())
+    assert 0 < len(partial) < 8 * 15
+    assert all(dealer and vol for dealer, vol in partial.values())
 
     resume = _kapman(
         "run-daily", "--db-url", f"sqlite:///{interrupted}", *SAMPLE_RANGE, "--fill-missing", "--log-format", "json"
@@ -256,9 +263,11 @@ def test_numpy_warnings_never_break_the_json_log_stream(sample_file, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
-    assert lines and all(line.startswith("{") for line in lines), lines[:5]
+    assert lines
+    assert all(line.startswith("{") for line in lines), lines[:5]
     warnings = [json.loads(line) for line in lines if "divide by zero" in line]
-    assert warnings and warnings[0]["level"] == "warning"
+    assert warnings
+    assert warnings[0]["level"] == "warning"
 
 
 # ------------------------------------------------------------------ bounded waits in real child processes
@@ -341,10 +350,12 @@ def test_a_held_row_lock_is_a_bounded_wait_retried_then_a_batch_failure(sample_p
     assert child.returncode == 1, stderr
     events = _events(stderr)
     retries = [e for e in events if e["event"] == "write_retry"]
-    assert [e["attempt"] for e in retries] == [1, 2, 3] and all("lock timeout" in e["error"] for e in retries)
+    assert [e["attempt"] for e in retries] == [1, 2, 3]
+    assert all("lock timeout" in e["error"] for e in retries)
     assert all(e["level"] == "warning" for e in retries)
     failed = [e for e in events if e["event"] == "batch_failed"]
-    assert len(failed) == 1 and "failed after 4 attempts" in failed[0]["reason"]
+    assert len(failed) == 1
+    assert "failed after 4 attempts" in failed[0]["reason"]
     assert "LockNotAvailable: canceling statement due to lock timeout" in failed[0]["reason"]
     # four bounded waits of 0.5 s and the back-off, not one wait per ticker (and never 399 s)
     assert elapsed < 15
@@ -366,10 +377,12 @@ def test_sigterm_while_a_statement_waits_on_a_lock_ends_the_run_within_5_seconds
     assert elapsed < 5, elapsed
     events = _events(stderr)
     stopped = [e for e in events if e["event"] == "batch_interrupted"]
-    assert {e["signal"] for e in stopped} == {"SIGTERM"} and stopped[0]["level"] == "warning"
+    assert {e["signal"] for e in stopped} == {"SIGTERM"}
+    assert stopped[0]["level"] == "warning"
     assert not [e for e in events if e["level"] == "error"]
     after = _pg_documents(sample_pg)
-    assert after.keys() == before.keys() and all(dealer and vol for dealer, vol in after.values())
+    assert after.keys() == before.keys()
+    assert all(dealer and vol for dealer, vol in after.values())
     assert after == before  # the documents are recomputed identically or left untouched: none half-written
 
 
@@ -392,5 +405,6 @@ def test_a_sqlite_write_lock_held_by_another_process_costs_one_bounded_wait(samp
     retries = [e for e in events if e["event"] == "write_retry"]
     assert [e["attempt"] for e in retries] == [1, 2, 3]  # one write's retries for the whole batch of 8 tickers
     failed = [e for e in events if e["event"] == "batch_failed"]
-    assert len(failed) == 1 and "database is locked" in failed[0]["reason"]
+    assert len(failed) == 1
+    assert "database is locked" in failed[0]["reason"]
     assert elapsed < 15  # once ~2 minutes per ticker

@@ -65,7 +65,7 @@ def test_two_imports_of_one_snapshot_at_once_never_mix(db, tmp_path):
     assert tuple(stored) == (rows, 1)  # one file's values, never a mix
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_ends_an_import_with_its_summary_and_nothing_half_loaded(db, tmp_path, signum, code):
     path = _snapshot(tmp_path / "big.csv", 150_000, 100)
     process = _import(db.url, path)
@@ -83,8 +83,11 @@ def test_a_signal_ends_an_import_with_its_summary_and_nothing_half_loaded(db, tm
     assert time.monotonic() - started < 120
     events = _events("".join(lines) + process.stderr.read())
     interrupted = events["import_interrupted"]
-    assert interrupted["signal"] == signal.Signals(signum).name and interrupted["exit_code"] == code
-    assert 0 < interrupted["rows_read"] <= 150_000 and interrupted["loaded"] == 0 and interrupted["accounted"]
+    assert interrupted["signal"] == signal.Signals(signum).name
+    assert interrupted["exit_code"] == code
+    assert 0 < interrupted["rows_read"] <= 150_000
+    assert interrupted["loaded"] == 0
+    assert interrupted["accounted"]
     assert interrupted["rejected_by_reason"] == {"interrupted": interrupted["rows_read"]}
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OptionContract)) == 0

@@ -61,7 +61,8 @@ def test_a_run_without_flags_uses_the_model_defaults(tmp_path):
     started = next(e for e in map(json.loads, result.stderr.splitlines()) if e["event"] == "batch_started")
     assert started["params"]["dealer_metrics"] == {**DealerParams().model_dump(), "spot_override": None}
     assert started["params"]["volatility_metrics"] == VolatilityParams().model_dump()
-    assert started["flags"]["heartbeat"] == VOLATILITY_HEARTBEAT and started["overrides"] == []
+    assert started["flags"]["heartbeat"] == VOLATILITY_HEARTBEAT
+    assert started["overrides"] == []
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,9 @@ def test_kapman_pipeline_entry_points_run_the_same_commands(module, command, tmp
     )
     assert result.returncode == 0, result.stderr
     finished = [e for e in map(json.loads, result.stderr.splitlines()) if e["event"] == "batch_finished"]
-    assert finished and finished[0]["job"] == command.replace("-", "_").replace("vol_", "volatility_")
+    assert finished
+    assert finished[0]["job"] == command.replace("-", "_").replace("vol_", "volatility_")
     bad = subprocess.run([sys.executable, "-m", module, "--heartbeat", "0"], cwd=REPO, capture_output=True, text=True)
-    assert bad.returncode == 2 and "--heartbeat" in bad.stderr
+    assert bad.returncode == 2
+    assert "--heartbeat" in bad.stderr
     assert f"Usage: python -m {module} [OPTIONS]" in bad.stderr  # what a user can type as shown

@@ -49,7 +49,8 @@ def test_the_batch_end_on_a_console_is_short_and_in_json_complete(db):
     console = runner.invoke(app, [*args, "--log-format", "console"])
     assert console.exit_code == 0, console.stderr
     (end,) = [line for line in console.stderr.splitlines() if "daily_run_finished" in line]
-    assert "dates='2024-01-02..2024-01-03 (2 sessions)'" in end and "cutoff" not in end
+    assert "dates='2024-01-02..2024-01-03 (2 sessions)'" in end
+    assert "cutoff" not in end
     # 2 tickers × 2 sessions: no 20 prior sessions for IV rank, no expiry near 90 days for the term structure
     assert "data_gaps='volatility: iv_term_structure:no_back_month_contracts 4, short_history 4'" in end
     logged = runner.invoke(app, [*args, "--log-format", "json"])
@@ -67,9 +68,12 @@ def test_show_fits_the_terminal_and_says_what_it_left_out(db):
     lines = screen.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 80
     header = next(line for line in lines if "symbol" in line)
-    assert "zero γ" in header and "GEX call" in header and "IV30" in header  # what traders read comes first
+    assert "zero γ" in header
+    assert "GEX call" in header
+    assert "IV30" in header  # what traders read comes first
     footnote = screen.getvalue().split("Not shown at this width:")[1]
-    assert "DGPI" in footnote and "--format json|csv gives every column" in " ".join(footnote.split())
+    assert "DGPI" in footnote
+    assert "--format json|csv gives every column" in " ".join(footnote.split())
     piped = io.StringIO()  # off a terminal there is no screen to fit: every column
     render_show_table(table, "table", Console(file=piped, width=80))
     piped_header = next(line for line in piped.getvalue().splitlines() if "symbol" in line)
@@ -80,14 +84,17 @@ def test_the_demo_on_a_console_is_a_summary_not_every_event(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo", "--tickers", "5", "--days", "2", "--log-format", "console"])
     assert result.exit_code == 0, result.stderr
-    assert "data_gap" not in result.stderr and "batch_finished" not in result.stderr
+    assert "data_gap" not in result.stderr
+    assert "batch_finished" not in result.stderr
     assert "Sample market: 5 tickers × 2 sessions" in result.stdout
-    assert "Volatility documents, 10 ticker-days:" in result.stdout and "GHOST" in result.stdout
+    assert "Volatility documents, 10 ticker-days:" in result.stdout
+    assert "GHOST" in result.stdout
     assert "Dashboard (open it in a browser, no server needed): kapman-dashboard/index.html" in result.stdout
     assert (tmp_path / "kapman-dashboard" / "index.html").is_file()
     logged = runner.invoke(app, ["demo", "--tickers", "5", "--days", "2", "--log-format", "json"])
     events = [json.loads(line)["event"] for line in logged.stderr.splitlines()]
-    assert "data_gap" in events and "batch_finished" in events  # JSON logs stay complete
+    assert "data_gap" in events
+    assert "batch_finished" in events  # JSON logs stay complete
 
 
 def test_sample_data_reports_progress_per_session(db):

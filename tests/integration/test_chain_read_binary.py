@@ -71,7 +71,8 @@ def test_numeric_values_read_in_binary_equal_the_servers_cast(pg_db):
         chain, oracle = _read_and_oracle(session, ticker)
         assert chain_copy._binary_fields(session) == set(chain_copy._REQUIRED_TYPES)  # every field, no fallback
     _assert_equal_bits(chain, oracle)
-    assert np.isnan(chain.bid[:2]).all() and chain.bid[2:4].tolist() == [np.inf, -np.inf]  # NULL, NaN, ±Infinity
+    assert np.isnan(chain.bid[:2]).all()
+    assert chain.bid[2:4].tolist() == [np.inf, -np.inf]  # NULL, NaN, ±Infinity
 
 
 @pytest.mark.parametrize("fresh_url", ["postgresql"], indirect=True)
@@ -87,7 +88,8 @@ def test_a_value_longer_than_a_record_is_read_with_the_cast(fresh_url):
     engine.dispose()
     _assert_equal_bits(chain, oracle)
     assert chain.gamma.tolist() == [float(v) for v in long_gamma]
-    assert "gamma" not in binary and {"strike", "bid", "delta"} <= binary  # only the long field falls back
+    assert "gamma" not in binary
+    assert {"strike", "bid", "delta"} <= binary  # only the long field falls back
 
 
 @pytest.mark.parametrize("fresh_url", ["postgresql"], indirect=True)
@@ -104,4 +106,5 @@ def test_a_float8_column_is_read_as_stored_not_through_numeric(fresh_url):
         binary = chain_copy._binary_fields(session)
     engine.dispose()
     _assert_equal_bits(chain, oracle)
-    assert chain.bid.tolist() == [0.1 + 0.2, 0.2 + 0.2] and "bid" not in binary
+    assert chain.bid.tolist() == [0.1 + 0.2, 0.2 + 0.2]
+    assert "bid" not in binary

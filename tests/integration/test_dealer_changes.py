@@ -121,7 +121,8 @@ def test_an_error_document_is_passed_over_and_sessions_count_the_holiday(db):
     changes = dealer(db, NEXT_DAY)["changes"]
     # 2023-12-29 → 2024-01-03: sessions 01-02 and 01-03 (01-01 is a holiday)
     assert (changes["previous_snapshot_date"], changes["sessions_apart"]) == ("2023-12-29", 2)
-    assert changes["spot_change_pct"] == round((102 - 98) / 98 * 100, 2) and changes["gex_net_change"] == 2_080_795.0
+    assert changes["spot_change_pct"] == round((102 - 98) / 98 * 100, 2)
+    assert changes["gex_net_change"] == 2_080_795.0
     assert changes["position_changed"] is False  # long gamma both
     # keys the older document did not write count as null
     assert (changes["call_gex_wall_previous"], changes["call_gex_wall_moved"], changes["regime_changed"]) == (
@@ -178,15 +179,19 @@ def test_show_gives_position_against_zero_gamma_resistance_support_and_the_days_
     assert row.gex_net_change == 4_180_800.0
     assert row.changed == "regime, position, call wall (was 100), put wall (was 95)"
     (first,) = build_show_table(db.session_factory, DAY).rows
-    assert first.changed is None and first.gex_net_change is None  # nothing to compare against
+    assert first.changed is None
+    assert first.gex_net_change is None  # nothing to compare against
     for output in ("json", "csv", "table"):
         shown = runner.invoke(app, ["show", "--db-url", db.url, "--date", NEXT_DAY.isoformat(), "--format", output])
         assert shown.exit_code == 0, shown.stderr
         if output == "json":
             (payload,) = json.loads(shown.stdout)["rows"]
-            assert payload["call_resistance"] == 105.0 and payload["changed"] == row.changed
+            assert payload["call_resistance"] == 105.0
+            assert payload["changed"] == row.changed
         elif output == "csv":
             (record,) = csv.DictReader(io.StringIO(shown.stdout))
-            assert record["put_support"] == "100.0" and record["gex_net_change"] == "4180800.0"
+            assert record["put_support"] == "100.0"
+            assert record["gex_net_change"] == "4180800.0"
         else:
-            assert "4.18" in shown.stdout and "resist" in shown.stdout  # Δ net GEX in $ millions
+            assert "4.18" in shown.stdout
+            assert "resist" in shown.stdout  # Δ net GEX in $ millions

@@ -54,12 +54,14 @@ def canonical(doc: dict) -> str:
 def test_documents_for_every_ticker_with_hand_checked_numbers(db, logs):
     build_market()
     summary = run_dealer_metrics(db.session_factory, ONE_DAY)
-    assert summary.exit_code == 0 and summary.processed == 4
+    assert summary.exit_code == 0
+    assert summary.processed == 4
     docs = documents(db)
     assert set(docs) == {"AAA", "THIN", "NOSPOT", "NOOPT"}
     aaa = docs["AAA"]
     # two expiries of the three-strike chain: every strike GEX doubles
-    assert aaa["gex_total"] == 3_500_000.0 and aaa["gex_net"] == -300_000.0
+    assert aaa["gex_total"] == 3_500_000.0
+    assert aaa["gex_net"] == -300_000.0
     assert aaa["gamma_flip"] == 103.33  # 100 + 600,000 / 900,000 * 5
     assert aaa["gex_slope"] == -250_000.0  # -1,000,000 / (2 * 0.02 * 100)
     assert aaa["primary_call_wall"] == {
@@ -70,12 +72,15 @@ def test_documents_for_every_ticker_with_hand_checked_numbers(db, logs):
         "distance_from_spot": 5.0,
         "moneyness": 0.05,
     }
-    assert aaa["primary_put_wall"]["strike"] == 95.0 and aaa["primary_put_wall"]["open_interest"] == 4000
+    assert aaa["primary_put_wall"]["strike"] == 95.0
+    assert aaa["primary_put_wall"]["open_interest"] == 4000
     assert [w["strike"] for w in aaa["call_walls"]] == [105.0, 100.0]
     assert (aaa["position"], aaa["confidence"], aaa["status"]) == ("neutral", "medium", "LIMITED")
-    assert aaa["spot_price"] == 100.0 and aaa["spot_price_source"] == "ohlcv_close"
+    assert aaa["spot_price"] == 100.0
+    assert aaa["spot_price_source"] == "ohlcv_close"
     assert aaa["options_snapshot_time"] == chain_time(DAY).isoformat(timespec="microseconds")
-    assert aaa["metadata"]["symbol"] == "AAA" and aaa["metadata"]["snapshot_date"] == "2024-01-02"
+    assert aaa["metadata"]["symbol"] == "AAA"
+    assert aaa["metadata"]["snapshot_date"] == "2024-01-02"
     assert aaa["metadata"]["options_snapshot_age_days"] == 0
     assert aaa["metadata"]["params"]["min_open_interest"] == 100
     # an insufficient chain ends INVALID while the batch completes
@@ -103,10 +108,15 @@ def test_batch_events_go_through_the_logger(db, logs, capsys):
     run_dealer_metrics(db.session_factory, ONE_DAY)
     started = next(e for e in logs if e["event"] == "batch_started")
     finished = next(e for e in logs if e["event"] == "batch_finished")
-    assert started["job"] == "dealer_metrics" and started["tickers"] == 4 and started["date"] == "2024-01-02"
-    assert started["params"]["max_dte_days"] == 90 and started["log_level"] == "info"
-    assert finished["processed"] == 4 and finished["unknown_symbols"] == ["GHOST"]
-    assert finished["avg_seconds_per_ticker"] > 0 and finished["total_seconds"] > 0
+    assert started["job"] == "dealer_metrics"
+    assert started["tickers"] == 4
+    assert started["date"] == "2024-01-02"
+    assert started["params"]["max_dte_days"] == 90
+    assert started["log_level"] == "info"
+    assert finished["processed"] == 4
+    assert finished["unknown_symbols"] == ["GHOST"]
+    assert finished["avg_seconds_per_ticker"] > 0
+    assert finished["total_seconds"] > 0
     assert capsys.readouterr().out == ""  # nothing printed
 
 
@@ -139,7 +149,8 @@ def test_a_later_snapshot_is_ignored(db):
     run_dealer_metrics(db.session_factory, ONE_DAY)
     aaa = documents(db)["AAA"]
     assert aaa["options_snapshot_time"] == chain_time(DAY).isoformat(timespec="microseconds")
-    assert aaa["total_options_count"] == 6 and aaa["gex_net"] == -300_000.0
+    assert aaa["total_options_count"] == 6
+    assert aaa["gex_net"] == -300_000.0
 
 
 def test_iv_rank_of_the_same_row_enters_dgpi(db):
@@ -165,13 +176,15 @@ def test_fill_missing_touches_only_missing_ticker_days(db):
     docs = documents(db)
     assert docs["AAA"] == sentinel
     assert docs["THIN"]["status"] == "INVALID"
-    assert summary.skipped_existing == 1 and summary.processed == 3
+    assert summary.skipped_existing == 1
+    assert summary.processed == 3
 
 
 def test_dry_run_writes_nothing(db):
     build_market()
     summary = run_dealer_metrics(db.session_factory, BatchOptions(dates=DateSelection(day=DAY), dry_run=True))
-    assert summary.processed == 4 and summary.dry_run
+    assert summary.processed == 4
+    assert summary.dry_run
     assert documents(db) == {}
 
 
@@ -180,7 +193,8 @@ def test_spot_override_and_industry_convention(db):
     run_dealer_metrics(db.session_factory, ONE_DAY, DealerParams(sign_convention="industry"), spot_override=200.0)
     docs = documents(db)
     # S = 200: S^2 * 0.01 * 100 = 40,000 -> four times the GEX at 100, sign flipped
-    assert docs["AAA"]["gex_net"] == 1_200_000.0 and docs["AAA"]["spot_price_source"] == "override"
+    assert docs["AAA"]["gex_net"] == 1_200_000.0
+    assert docs["AAA"]["spot_price_source"] == "override"
     assert docs["NOSPOT"]["processing_status"] == "SUCCESS"  # the override supplies the spot
     assert docs["AAA"]["metadata"]["sign_convention"] == "industry"
 
@@ -200,7 +214,8 @@ def test_transient_write_error_is_retried(db, monkeypatch, logs):
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert sleeps == [0.1, 0.2]
-    assert summary.exit_code == 0 and summary.write_failed == 0
+    assert summary.exit_code == 0
+    assert summary.write_failed == 0
     assert set(documents(db)) == {"AAA", "THIN", "NOSPOT", "NOOPT"}
 
 
@@ -216,7 +231,8 @@ def test_repeated_write_failures_abort_the_batch(db, monkeypatch, logs):
     monkeypatch.setattr(snapshots, "upsert_documents", refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
-    assert summary.exit_code == 1 and summary.write_failed == 10
+    assert summary.exit_code == 1
+    assert summary.write_failed == 10
     assert "10 consecutive ticker writes failed" in summary.failure
     assert sleeps == []  # a refusal of one ticker-day's row is not retried
     assert any(e["event"] == "batch_failed" and e["log_level"] == "error" for e in logs)
@@ -234,7 +250,9 @@ def test_a_transient_write_fault_that_outlasts_its_retries_stops_the_batch_at_on
     monkeypatch.setattr(snapshots, "upsert_documents", refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
-    assert summary.exit_code == 1 and summary.write_failed == 1 and summary.processed == 1
+    assert summary.exit_code == 1
+    assert summary.write_failed == 1
+    assert summary.processed == 1
     assert sleeps == [0.1, 0.2, 0.4]  # the group was retried whole three times, once
     assert summary.failure.startswith("writing S00 and 11 more ticker-days failed after 4 attempts")
     assert summary.failure.endswith("canceling statement due to lock timeout")
@@ -252,9 +270,12 @@ def test_a_computation_error_soft_fails_one_ticker(db, monkeypatch, logs):
     monkeypatch.setattr(service, "compute_dealer_metrics", explode_for_thin)
     summary = run_dealer_metrics(db.session_factory, ONE_DAY)
     docs = documents(db)
-    assert docs["THIN"]["processing_status"] == "ERROR" and docs["THIN"]["status"] == "INVALID"
+    assert docs["THIN"]["processing_status"] == "ERROR"
+    assert docs["THIN"]["status"] == "INVALID"
     assert docs["THIN"]["failure_reason"] == "ZeroDivisionError: synthetic failure"
-    assert docs["AAA"]["status"] == "LIMITED" and summary.errors == 1 and summary.exit_code == 0
+    assert docs["AAA"]["status"] == "LIMITED"
+    assert summary.errors == 1
+    assert summary.exit_code == 0
     assert any(e["event"] == "ticker_soft_failed" and e["log_level"] == "warning" for e in logs)
 
 
@@ -276,7 +297,8 @@ def test_date_range_and_shards(db):
 def test_unreachable_database_is_a_clean_batch_failure(logs):
     factory = make_session_factory("postgresql+psycopg://kapman:secret-pw@127.0.0.1:1/nowhere")
     summary = run_dealer_metrics(factory, ONE_DAY)
-    assert summary.exit_code == 1 and summary.failure.startswith("database unavailable")
+    assert summary.exit_code == 1
+    assert summary.failure.startswith("database unavailable")
     assert "secret-pw" not in json.dumps([dict(e) for e in logs], default=str)
 
 
@@ -288,12 +310,13 @@ def test_default_date_is_the_latest_ohlcv_session(db, logs):
 
 def test_no_ohlcv_and_no_date_is_a_batch_failure(db):
     summary = run_dealer_metrics(db.session_factory, BatchOptions())
-    assert summary.exit_code == 1 and "ohlcv table is empty" in summary.failure
+    assert summary.exit_code == 1
+    assert "ohlcv table is empty" in summary.failure
 
 
-def test_identical_documents_on_sqlite_and_postgresql(_migrated_engines):
+def test_identical_documents_on_sqlite_and_postgresql(migrated_engines):
     results = {}
-    for backend, (_url, engine) in _migrated_engines.items():
+    for backend, (_url, engine) in migrated_engines.items():
         TestSession.configure(bind=engine)
         try:
             build_market()
@@ -364,7 +387,8 @@ def test_nan_and_infinity_stored_in_numeric_columns(db):
     assert docs["AAA"]["metadata"]["filter_stats"]["spread_rule_not_applied"] == 1
     with db.session() as s:
         vol = s.scalars(select(DailySnapshot.volatility_metrics_json).where(DailySnapshot.ticker_id == bad.id)).one()
-    assert vol["metadata"]["counts"]["iv_out_of_range"] == 0 and vol["metrics"]["average_iv"] == 0.3
+    assert vol["metadata"]["counts"]["iv_out_of_range"] == 0
+    assert vol["metrics"]["average_iv"] == 0.3
     for doc in (*docs.values(), vol):
         json.dumps(doc, allow_nan=False)
 
@@ -382,4 +406,6 @@ def test_in_memory_sqlite_reads_in_the_main_thread():
         summary = run_dealer_metrics(make_session_factory(engine), ONE_DAY)
     finally:
         TestSession.remove()
-    assert summary.processed == 4 and summary.success == 1 and summary.missing_options == 1
+    assert summary.processed == 4
+    assert summary.success == 1
+    assert summary.missing_options == 1

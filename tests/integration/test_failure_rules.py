@@ -44,8 +44,11 @@ def test_a_failure_never_replaces_a_stored_document(db, monkeypatch, logs):
     assert summary.soft_failed_symbols == ["AAA"]
     assert stored_texts(db.engine) == before  # AAA's good document is still there, byte for byte
     kept = [e for e in logs if e["event"] == "kept_previous"]
-    assert len(kept) == 1 and kept[0]["symbol"] == "AAA" and kept[0]["date"] == "2024-01-02"
-    assert kept[0]["log_level"] == "warning" and "synthetic failure for AAA" in kept[0]["error"]
+    assert len(kept) == 1
+    assert kept[0]["symbol"] == "AAA"
+    assert kept[0]["date"] == "2024-01-02"
+    assert kept[0]["log_level"] == "warning"
+    assert "synthetic failure for AAA" in kept[0]["error"]
     # the counts partition the processed ticker-days
     assert summary.processed == summary.success + summary.partial + summary.missing_options + summary.soft_failed
 
@@ -57,14 +60,17 @@ def test_an_error_document_only_where_none_is_stored_and_fill_missing_repairs_it
     assert (first.errors, first.kept_previous) == (1, 0)
     monkeypatch.undo()
     resumed = run_dealer_metrics(db.session_factory, BatchOptions(dates=ONE_DAY.dates, fill_missing=True))
-    assert resumed.processed == 1 and resumed.skipped_existing == 3 and resumed.success == 1
+    assert resumed.processed == 1
+    assert resumed.skipped_existing == 3
+    assert resumed.success == 1
     with db.session() as s:
         doc = s.execute(
             text("SELECT dealer_metrics_json FROM daily_snapshots WHERE ticker_id = :t"),
             {"t": ticker_uuid("AAA") if db.backend == "postgresql" else ticker_uuid("AAA").hex},
         ).scalar_one()
     doc = json.loads(doc) if isinstance(doc, str) else doc
-    assert doc["processing_status"] == "SUCCESS" and doc["gex_net"] == -300_000.0
+    assert doc["processing_status"] == "SUCCESS"
+    assert doc["gex_net"] == -300_000.0
 
 
 def test_ten_failed_ticker_days_in_a_row_of_any_kind_stop_the_batch(db, monkeypatch, logs):
@@ -76,8 +82,10 @@ def test_ten_failed_ticker_days_in_a_row_of_any_kind_stop_the_batch(db, monkeypa
         add_chain(ticker)
     _fail_for(monkeypatch, *symbols)
     summary = run_dealer_metrics(db.session_factory, ONE_DAY)
-    assert summary.exit_code == 1 and summary.failure.startswith("10 consecutive ticker-days failed")
-    assert summary.processed == 10 and summary.errors == 10
+    assert summary.exit_code == 1
+    assert summary.failure.startswith("10 consecutive ticker-days failed")
+    assert summary.processed == 10
+    assert summary.errors == 10
     assert summary.soft_failed_symbols == symbols[:10]
 
 
@@ -108,9 +116,11 @@ def test_symbols_that_differ_only_in_case_are_reported_not_guessed(db, tmp_path,
     TickerFactory(symbol="good")
     WatchlistFactory(symbol="good")
     summary = run_dealer_metrics(db.session_factory, ONE_DAY)
-    assert summary.ambiguous_symbols == ["GOOD"] and summary.tickers == 4
+    assert summary.ambiguous_symbols == ["GOOD"]
+    assert summary.tickers == 4
     warning = next(e for e in logs if e["event"] == "ambiguous_symbol")
-    assert warning["tickers"] == ["GOOD", "good"] and warning["log_level"] == "warning"
+    assert warning["tickers"] == ["GOOD", "good"]
+    assert warning["log_level"] == "warning"
     csv = tmp_path / "bars.csv"
     csv.write_text("symbol,date,close\ngood,2024-01-02,10\nAAA,2024-01-03,101\n")
     imported = run_import(db.session_factory, "ohlcv", csv)
@@ -126,7 +136,9 @@ def test_text_in_a_numeric_column_on_sqlite_makes_that_contract_malformed(sqlite
         conn.execute(text("UPDATE options_chains SET gamma = 'NaN' WHERE strike_price = 100 AND option_type = 'C'"))
         conn.execute(text("UPDATE ohlcv SET close = 'abc' WHERE ticker_id = :t"), {"t": ticker_uuid("THIN").hex})
     summary = run_daily(sqlite_db.session_factory, ONE_DAY)
-    assert summary.exit_code == 0 and summary.dealer.soft_failed == 0 and summary.volatility.soft_failed == 0
+    assert summary.exit_code == 0
+    assert summary.dealer.soft_failed == 0
+    assert summary.volatility.soft_failed == 0
     with sqlite_db.session() as s:
         rows = s.execute(
             text("SELECT ticker_id, dealer_metrics_json FROM daily_snapshots WHERE ticker_id = :t"),
@@ -134,7 +146,8 @@ def test_text_in_a_numeric_column_on_sqlite_makes_that_contract_malformed(sqlite
         ).all()
     aaa = json.loads(rows[0][1])
     # P95 (two expiries) lost its open interest and C100 (two expiries) its gamma to text: 4 malformed
-    assert aaa["metadata"]["filter_stats"]["malformed"] == 4 and aaa["eligible_options_count"] == 2
+    assert aaa["metadata"]["filter_stats"]["malformed"] == 4
+    assert aaa["eligible_options_count"] == 2
     gaps = {(e["symbol"], e["reason"]) for e in logs if e["event"] == "data_gap"}
     assert ("THIN", "no_spot") in gaps  # a close that is not a number is no spot, not 0
     assert sum(oi for *_, oi in THREE_STRIKES) == 4500
@@ -157,10 +170,12 @@ def test_a_not_null_column_this_project_does_not_write_stops_the_batch_at_the_fi
     with extra_not_null_column(db.engine):
         summary = run_daily(db.session_factory, ONE_DAY, sleep=sleeps.append)
         assert stored_texts(db.engine) == {}
-    assert summary.exit_code == 1 and sleeps == []  # not retried: every write would fail the same way
+    assert summary.exit_code == 1
+    assert sleeps == []  # not retried: every write would fail the same way
     assert summary.dealer.failure.startswith("database schema differs from the one this project writes")
     assert "pipeline_stage" in summary.dealer.failure
-    assert summary.volatility.soft_failed == 1 and summary.volatility.soft_failed_symbols == ["AAA"]
+    assert summary.volatility.soft_failed == 1
+    assert summary.volatility.soft_failed_symbols == ["AAA"]
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["batch_failed"]
 
 
@@ -179,7 +194,8 @@ def test_a_full_disk_stops_the_batch_without_retrying(sqlite_db, logs):
     sleeps: list[float] = []
     summary = run_daily(make_session_factory(engine), ONE_DAY, sleep=sleeps.append)
     engine.dispose()
-    assert summary.exit_code == 1 and sleeps == []
+    assert summary.exit_code == 1
+    assert sleeps == []
     assert summary.dealer.failure.startswith("database storage is full while writing")
     assert summary.dealer.failure.endswith("database or disk is full")
     assert summary.volatility.write_failed == 1  # the first write that needed a new page, and no other
@@ -192,7 +208,8 @@ def test_a_read_only_database_is_a_permission_error(sqlite_db, logs):
     read_only = f"sqlite:///file:{sqlite_db.url.removeprefix('sqlite:///')}?mode=ro&uri=true"
     sleeps: list[float] = []
     summary = run_daily(make_session_factory(read_only), ONE_DAY, sleep=sleeps.append)
-    assert summary.exit_code == 1 and sleeps == []
+    assert summary.exit_code == 1
+    assert sleeps == []
     assert summary.dealer.failure.startswith("permission denied while writing AAA")
 
 
@@ -228,6 +245,8 @@ def test_an_empty_universe_is_a_batch_failure_naming_the_empty_selection(db, log
     }
     for options, reason in cases.items():
         summary = run_dealer_metrics(db.session_factory, options)
-        assert summary.exit_code == 1 and summary.failure.startswith(reason), summary.failure
+        assert summary.exit_code == 1, summary.failure
+        assert summary.failure.startswith(reason), summary.failure
     failed = [e["reason"] for e in logs if e["event"] == "batch_failed"]
-    assert len(failed) == 4 and all(r.startswith("empty universe") for r in failed)
+    assert len(failed) == 4
+    assert all(r.startswith("empty universe") for r in failed)

@@ -61,10 +61,12 @@ def test_a_timeout_on_every_read_stops_the_batch_and_keeps_every_document(pg, st
         summary = run_dealer_metrics(_timed_out(role.url, lock=lock, statement=statement), RANGE, sleep=sleeps.append)
     assert summary.exit_code == 1
     assert sleeps == [0.1, 0.2, 0.4]  # retried three times, then a batch failure
-    assert "failed after 4 attempts" in summary.failure and named in summary.failure
+    assert "failed after 4 attempts" in summary.failure
+    assert named in summary.failure
     errors = [e for e in logs if e["log_level"] == "error"]
     assert [e["event"] for e in errors] == ["batch_failed"]
-    assert summary.processed == 0 and summary.errors == 0
+    assert summary.processed == 0
+    assert summary.errors == 0
     assert stored_texts(pg.engine) == stored
     _no_secret(logs, role)
 
@@ -78,7 +80,9 @@ def test_a_one_off_timeout_in_the_history_read_is_retried(pg, stored, logs):
             release()  # the lock goes away before the first retry
 
         summary = run_volatility_metrics(_timed_out(role.url, lock=0.25, statement=5.0), RANGE, sleep=sleep)
-    assert summary.exit_code == 0 and summary.processed == 25 and sleeps == [0.1]
+    assert summary.exit_code == 0
+    assert summary.processed == 25
+    assert sleeps == [0.1]
     assert any(e["event"] == "read_retry" and e["fault"] == "transient" for e in logs)
     # the retried run computes exactly what the first one stored: IV ranks did not shift
     assert stored_texts(pg.engine) == stored
@@ -90,9 +94,11 @@ def test_a_revoked_privilege_stops_the_batch_on_the_first_try(pg, stored, logs):
             conn.execute(text(f"REVOKE SELECT ON options_chains FROM {role.name}"))
         sleeps: list[float] = []
         summary = run_daily(make_session_factory(role.url), RANGE, sleep=sleeps.append)
-    assert summary.exit_code == 1 and sleeps == []
+    assert summary.exit_code == 1
+    assert sleeps == []
     failure = summary.dealer.failure
-    assert failure.startswith("permission denied") and "options_chains" in failure
+    assert failure.startswith("permission denied")
+    assert "options_chains" in failure
     assert stored_texts(pg.engine) == stored
     _no_secret(logs, role)
 
@@ -109,7 +115,8 @@ def test_a_database_that_refuses_writes_mid_batch(pg, stored, logs):
     assert summary.exit_code == 1
     assert summary.dealer.failure.startswith("permission denied while writing")
     # writes are pipelined: a few more may have committed before the privilege went away
-    assert summary.volatility.processed >= 3 and summary.volatility.write_failed == 1
+    assert summary.volatility.processed >= 3
+    assert summary.volatility.write_failed == 1
     # the two ticker-days written again are the same bytes; nothing else was touched
     assert stored_texts(pg.engine) == stored
     _no_secret(logs, role)
@@ -144,7 +151,8 @@ def test_a_server_stopped_mid_run_then_resumed_gives_the_uninterrupted_documents
                 pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
 
         summary = run_daily(factory, RANGE, progress=stop_server, sleep=lambda _s: None)
-        assert summary.exit_code == 1 and summary.dealer.failure.startswith("database unavailable")
+        assert summary.exit_code == 1
+        assert summary.dealer.failure.startswith("database unavailable")
         assert [e["event"] for e in logs if e["log_level"] == "error"] == ["batch_failed"]
 
         server.ensure_postgres_running()
@@ -152,10 +160,12 @@ def test_a_server_stopped_mid_run_then_resumed_gives_the_uninterrupted_documents
         engine = make_engine(normalize_url(server.get_uri()))
         factory = make_session_factory(engine)
         written = stored_texts(engine)  # at least the seven settled ones (writes are pipelined)
-        assert 7 <= len(written) < 25 and all(uninterrupted[key] == value for key, value in written.items())
+        assert 7 <= len(written) < 25
+        assert all(uninterrupted[key] == value for key, value in written.items())
 
         resumed = run_daily(factory, BatchOptions(dates=RANGE.dates, fill_missing=True))
-        assert resumed.exit_code == 0 and resumed.dealer.skipped_existing == len(written)
+        assert resumed.exit_code == 0
+        assert resumed.dealer.skipped_existing == len(written)
         assert stored_texts(engine) == uninterrupted
         engine.dispose()
     finally:
@@ -170,7 +180,8 @@ def test_an_import_refused_by_the_database_is_a_clear_failure(pg, tmp_path, logs
         with pg.engine.begin() as conn:
             conn.execute(text(f"REVOKE INSERT ON ohlcv FROM {role.name}"))
         summary = run_import(make_session_factory(role.url), "ohlcv", csv)
-    assert summary.exit_code == 1 and summary.loaded == 0
+    assert summary.exit_code == 1
+    assert summary.loaded == 0
     assert summary.failure.startswith("database error: InsufficientPrivilege: permission denied for table ohlcv")
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["import_failed"]
     _no_secret(logs, role)

@@ -62,7 +62,8 @@ def test_upsert_writes_only_its_column_and_is_idempotent(db_tx):
         assert row.dealer_metrics_json == {"status": "FULL", "x": 1.5}
         assert row.volatility_metrics_json == {"metrics": {"average_iv": 0.3}}
         assert row.technical_indicators_json == {"rsi": 55.5}
-        assert row.model_version == "wyckoff/1.0" and row.wyckoff_phase == "accumulation"
+        assert row.model_version == "wyckoff/1.0"
+        assert row.wyckoff_phase == "accumulation"
         assert row.created_at == created_before
         assert s.scalar(select(func.count()).select_from(DailySnapshot)) == 1
 
@@ -75,7 +76,8 @@ def test_upsert_inserts_a_row_with_only_the_job_column(db_tx):
     with db_tx.session() as s:
         row = s.get(DailySnapshot, (moment, ticker.id))
         assert row.volatility_metrics_json == {"status": "LIMITED"}
-        assert row.dealer_metrics_json is None and row.model_version is None
+        assert row.dealer_metrics_json is None
+        assert row.model_version is None
         assert row.created_at is not None
 
 
@@ -122,8 +124,11 @@ def test_chain_read_converts_nulls(db_tx):
     with db_tx.session() as s:
         repo = MarketDataRepository(s)
         chain = repo.load_chains(repo.load_options_snapshot_times([ticker.id], snapshot_time(DAY)), DAY)[ticker.id]
-    assert chain.volume.tolist() == [0.0] and chain.open_interest.tolist() == [0.0]
-    assert np.isnan(chain.gamma[0]) and np.isnan(chain.bid[0]) and chain.ask[0] == 1.05
+    assert chain.volume.tolist() == [0.0]
+    assert chain.open_interest.tolist() == [0.0]
+    assert np.isnan(chain.gamma[0])
+    assert np.isnan(chain.bid[0])
+    assert chain.ask[0] == 1.05
     assert chain.is_call.tolist() == [True]
 
 
@@ -133,7 +138,8 @@ def test_utc_round_trip(db_tx):
     OptionContractFactory(ticker=ticker, time=eastern)
     with db_tx.session() as s:
         stored = s.scalar(select(OptionContract.time))
-        assert stored == eastern and stored.tzinfo is not None
+        assert stored == eastern
+        assert stored.tzinfo is not None
         assert stored.utcoffset() == dt.timedelta(0)
         assert stored.hour == 20
         with pytest.raises(Exception, match="naive"):
@@ -154,7 +160,8 @@ def test_universe_reports_unknown_symbols_and_narrows(db_tx):
         assert [t.symbol for t in universe.tickers] == ["AAA", "BBB"]
         assert universe.unknown_symbols == ["GHOST"]
         narrowed = repo.load_universe(symbols=["bbb", "ZZZ"])
-        assert [t.symbol for t in narrowed.tickers] == ["BBB"] and narrowed.not_in_watchlist == ["ZZZ"]
+        assert [t.symbol for t in narrowed.tickers] == ["BBB"]
+        assert narrowed.not_in_watchlist == ["ZZZ"]
         assert [t.symbol for t in repo.load_universe(watchlist="other").tickers] == ["BBB"]
 
 
@@ -189,7 +196,8 @@ def test_iv_history_reads(db_tx):
         )[ticker.id]
         assert [v for _, v, _iv30 in inside] == [0.2, None]
         states = repo.load_row_states([ticker.id], snapshot_time(days[1]))
-        assert states[ticker.id].column(VOLATILITY_COLUMN).complete and states[ticker.id].average_iv == 0.21
+        assert states[ticker.id].column(VOLATILITY_COLUMN).complete
+        assert states[ticker.id].average_iv == 0.21
         assert not states[ticker.id].column(DEALER_COLUMN).has_document
 
 
@@ -224,9 +232,12 @@ def test_import_rejects_bad_rows_and_loads_the_rest_idempotently(db, tmp_path, l
     assert (summary.rows_read, summary.loaded, summary.rejected, summary.exit_code) == (9, 3, 6, 0)
     assert [line for line, _ in summary.rejects] == [4, 5, 6, 7, 8, 9]
     reasons = dict(summary.rejects)
-    assert "expiration_date is not a date" in reasons[4] and "option_type must be C or P" in reasons[5]
-    assert "open_interest is negative" in reasons[6] and "open_interest is not a number" in reasons[7]
-    assert "strike_price is not finite" in reasons[8] and "no UTC offset" in reasons[9]
+    assert "expiration_date is not a date" in reasons[4]
+    assert "option_type must be C or P" in reasons[5]
+    assert "open_interest is negative" in reasons[6]
+    assert "open_interest is not a number" in reasons[7]
+    assert "strike_price is not finite" in reasons[8]
+    assert "no UTC offset" in reasons[9]
     assert sum(1 for e in logs if e["event"] == "row_rejected") == 6
     again = run_import(db.session_factory, "options-chains", options)
     assert (again.loaded, again.already_present) == (0, 3)
@@ -234,7 +245,8 @@ def test_import_rejects_bad_rows_and_loads_the_rest_idempotently(db, tmp_path, l
         assert s.scalar(select(func.count()).select_from(OptionContract)) == 3
         assert s.scalars(select(Ticker.symbol)).all() == ["AAPL"]
         row = s.scalars(select(OptionContract).where(OptionContract.strike_price == 125)).one()
-        assert row.gamma is None and row.open_interest is None
+        assert row.gamma is None
+        assert row.open_interest is None
 
 
 def test_strict_import_writes_nothing(db, tmp_path):
@@ -243,7 +255,8 @@ def test_strict_import_writes_nothing(db, tmp_path):
         "symbol,date,open,high,low,close,volume\nAAA,2024-01-02,1,2,0.5,1.5,100\nAAA,2024-01-03,1,2,0.5,,100\n",
     )
     summary = run_import(db.session_factory, "ohlcv", path, strict=True)
-    assert summary.exit_code == 1 and "nothing written" in summary.failure
+    assert summary.exit_code == 1
+    assert "nothing written" in summary.failure
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Ohlcv)) == 0
         assert s.scalar(select(func.count()).select_from(Ticker)) == 0
@@ -268,9 +281,11 @@ def test_import_tickers_and_watchlist(db, tmp_path):
 
 def test_import_bad_files(db, tmp_path):
     missing = run_import(db.session_factory, "ohlcv", tmp_path / "nope.csv")
-    assert missing.exit_code == 1 and "no such file" in missing.failure
+    assert missing.exit_code == 1
+    assert "no such file" in missing.failure
     header = run_import(db.session_factory, "ohlcv", _write(tmp_path / "h.csv", "symbol,day\nA,2024-01-01\n"))
-    assert header.exit_code == 1 and "missing column(s) date, close" in header.failure
+    assert header.exit_code == 1
+    assert "missing column(s) date, close" in header.failure
 
 
 # ------------------------------------------------------------------ sample data
@@ -294,11 +309,13 @@ def test_sample_data_is_deterministic_and_idempotent(db):
     with db.session() as s:
         digest = _table_digest(s)
     again = run_sample_data(db.session_factory, tickers=6, days=3, seed=11)
-    assert again.option_rows == 0 and again.ohlcv_rows == 0  # nothing new
+    assert again.option_rows == 0
+    assert again.ohlcv_rows == 0  # nothing new
     with db.session() as s:
         assert _table_digest(s) == digest
     symbols = [symbol for symbol, _ in digest["tickers"]]
-    assert {"NOOPT", "THIN", "GAPPY"} <= set(symbols) and len(symbols) == 6
+    assert {"NOOPT", "THIN", "GAPPY"} <= set(symbols)
+    assert len(symbols) == 6
     assert ("GHOST",) in digest["watchlist"]
     # one missing OHLCV day (GAPPY) and no options for NOOPT
     assert first.ohlcv_rows == 6 * 3 - 1
@@ -316,9 +333,9 @@ def test_sample_data_is_deterministic_and_idempotent(db):
         assert max(per_chain) > 700
 
 
-def test_sample_data_reads_identically_on_both_backends(_migrated_engines):
+def test_sample_data_reads_identically_on_both_backends(migrated_engines):
     chains = {}
-    for backend, (_url, engine) in _migrated_engines.items():
+    for backend, (_url, engine) in migrated_engines.items():
         factory = make_session_factory(engine)
         summary = run_sample_data(factory, tickers=5, days=2, seed=3)
         day = summary.sessions[-1]
@@ -363,7 +380,8 @@ def test_a_key_with_other_values_is_a_conflicting_duplicate_never_dropped_silent
     assert summary.rejects == [(3, "conflicting_duplicate: key loaded with other bid, ask, volume, open_interest, "
                                    "implied_volatility, gamma")]  # fmt: skip
     warning = next(e for e in logs if e["event"] == "row_rejected")
-    assert warning["line"] == 3 and warning["log_level"] == "warning"
+    assert warning["line"] == 3
+    assert warning["log_level"] == "warning"
     again = run_import(db.session_factory, "options-chains", _write(tmp_path / "pm.csv", OPTION_HEADER + PM_ROW))
     assert (again.loaded, again.conflicting_duplicates) == (0, 1)  # against the stored row, too
 

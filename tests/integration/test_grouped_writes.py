@@ -42,7 +42,8 @@ def test_ticker_days_commit_in_groups(db, monkeypatch):
     monkeypatch.setattr(groups, "GROUP_TICKER_DAYS", 5)
     commits, factory = _counting_commits(db.url)
     summary = run_dealer_metrics(factory, ONE_DAY)
-    assert summary.exit_code == 0 and summary.processed == 12
+    assert summary.exit_code == 0
+    assert summary.processed == 12
     assert len(commits) == 3  # 5 + 5 + 2 (the last group at the end of the batch); reads commit nothing
     assert len(stored_texts(db.engine)) == 12
 
@@ -58,10 +59,13 @@ def test_a_refused_ticker_day_rolls_back_alone_in_its_savepoint(db, monkeypatch,
 
     monkeypatch.setattr(snapshots, "upsert_documents", refuse_s03)
     summary = run_dealer_metrics(db.session_factory, ONE_DAY)
-    assert summary.exit_code == 0 and summary.write_failed == 1 and summary.soft_failed_symbols == ["S03"]
+    assert summary.exit_code == 0
+    assert summary.write_failed == 1
+    assert summary.soft_failed_symbols == ["S03"]
     assert len(stored_texts(db.engine)) == 11  # the eleven others of the same group committed
     failed = [e for e in logs if e["event"] == "ticker_write_failed"]
-    assert [e["symbol"] for e in failed] == ["S03"] and "value too long" in failed[0]["error"]
+    assert [e["symbol"] for e in failed] == ["S03"]
+    assert "value too long" in failed[0]["error"]
 
 
 def _ticker_id(symbol: str):
@@ -119,8 +123,11 @@ def test_a_row_the_server_refuses_inside_a_pipelined_group_rolls_back_alone(pg_d
         with pg_db.engine.begin() as conn:
             conn.execute(text("DROP TRIGGER refuse_one ON daily_snapshots"))
             conn.execute(text("DROP FUNCTION refuse_one()"))
-    assert summary.exit_code == 0 and sleeps == []  # a refusal of one row is not retried
-    assert summary.volatility.soft_failed_symbols == ["S05"] and summary.volatility.write_failed == 1
+    assert summary.exit_code == 0
+    assert sleeps == []  # a refusal of one row is not retried
+    assert summary.volatility.soft_failed_symbols == ["S05"]
+    assert summary.volatility.write_failed == 1
     assert sorted(tid for _, tid in stored) == sorted(str(_ticker_id(s)) for s in SYMBOLS if s != "S05")
     failed = [e for e in logs if e["event"] == "ticker_write_failed"]
-    assert [e["symbol"] for e in failed] == ["S05"] and "refused by another stage" in failed[0]["error"]
+    assert [e["symbol"] for e in failed] == ["S05"]
+    assert "refused by another stage" in failed[0]["error"]

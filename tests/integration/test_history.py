@@ -70,10 +70,12 @@ def test_history_over_a_60_session_sample_market(db, tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     path = tmp_path / f"{symbol}_{sample.sessions[0]}_{sample.sessions[-1]}_history.png"
-    assert result.stdout.strip() == str(path) and path.read_bytes()[:4] == b"\x89PNG"
+    assert result.stdout.strip() == str(path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
 
     history = build_history(db.session_factory, symbol)
-    assert history.sessions == sample.sessions and len(stored) == 60
+    assert history.sessions == sample.sessions
+    assert len(stored) == 60
     levels, _, iv, rank, move = history_figure(history).axes[:5]
     lines = {line.get_label(): line.get_ydata() for line in levels.lines}
     np.testing.assert_allclose(lines["spot (close)"], [float(c) for c in closes])
@@ -82,7 +84,8 @@ def test_history_over_a_60_session_sample_market(db, tmp_path):
     np.testing.assert_allclose(lines["zero gamma"], np.where(near, zero, np.nan))
     np.testing.assert_allclose(iv.lines[0].get_ydata(), [v["metrics"]["atm_iv_30d"] * 100 for _, v in stored])
     ranks = [v["metrics"]["iv30_rank"] for _, v in stored]
-    assert ranks[:20] == [None] * 20 and all(r is not None for r in ranks[20:])  # 20 prior sessions needed
+    assert ranks[:20] == [None] * 20
+    assert all(r is not None for r in ranks[20:])  # 20 prior sessions needed
     np.testing.assert_allclose(rank.lines[0].get_ydata()[20:], ranks[20:])
     # keys of SPEC §13 are drawn when the documents hold them, and named n/a when not
     hv_drawn = np.isfinite(iv.lines[1].get_ydata()).any()
@@ -96,8 +99,11 @@ def test_history_of_an_unknown_symbol_or_an_empty_range_fails_clearly(db, tmp_pa
     add_chain(tickers["AAA"], NEXT_DAY)
     base = ["--db-url", db.url, "--out", str(tmp_path), "--log-format", "json"]
     unknown = runner.invoke(app, ["history", "ZZZ", *base])
-    assert unknown.exit_code == 1 and "unknown symbol ZZZ" in unknown.stderr
+    assert unknown.exit_code == 1
+    assert "unknown symbol ZZZ" in unknown.stderr
     empty = runner.invoke(app, ["history", "AAA", "--end-date", "2024-01-02", *base])
-    assert empty.exit_code == 1 and "fewer than two stored sessions" in empty.stderr
+    assert empty.exit_code == 1
+    assert "fewer than two stored sessions" in empty.stderr
     backwards = runner.invoke(app, ["history", "AAA", "--start-date", "2024-01-03", "--end-date", "2024-01-02", *base])
-    assert backwards.exit_code == 1 and "is after" in backwards.stderr
+    assert backwards.exit_code == 1
+    assert "is after" in backwards.stderr

@@ -58,11 +58,13 @@ def _hostile_file(tmp_path: Path) -> Path:
 
 def test_every_row_is_accounted_for_and_values_that_do_not_fit_are_rejected(db, tmp_path, logs):
     summary = run_import(db.session_factory, "options-chains", _hostile_file(tmp_path))
-    assert summary.exit_code == 0 and summary.accounted
+    assert summary.exit_code == 0
+    assert summary.accounted
     assert (summary.rows_read, summary.loaded, summary.rejected) == (39, 31, 8)
     assert summary.reasons == {"out_of_range": 7, "fewer_fields": 1}
     assert [line for line, _ in summary.rejects] == list(range(32, 40))
-    assert "more than 4 decimals" in summary.rejects[0][1] and "once upper-cased" in summary.rejects[6][1]
+    assert "more than 4 decimals" in summary.rejects[0][1]
+    assert "once upper-cased" in summary.rejects[6][1]
     finished = next(e for e in logs if e["event"] == "import_finished")
     assert (finished["rows_read"], finished["loaded"], finished["rejected"], finished["accounted"]) == (39, 31, 8, True)
     assert finished["rejected_by_reason"] == {"fewer_fields": 1, "out_of_range": 7}
@@ -71,12 +73,12 @@ def test_every_row_is_accounted_for_and_values_that_do_not_fit_are_rejected(db, 
         assert s.scalars(select(Ticker.symbol)).all() == ["AAA"]
 
 
-def test_the_same_file_stores_the_same_rows_and_documents_on_both_backends(_migrated_engines, tmp_path):
+def test_the_same_file_stores_the_same_rows_and_documents_on_both_backends(migrated_engines, tmp_path):
     options = _hostile_file(tmp_path)
     bars = _write(tmp_path / "bars.csv", "symbol,date,close\nAAA,2024-01-02,107\n")
     watch = _write(tmp_path / "watch.csv", "watchlist_id,symbol\ncore,AAA\n")
     stored, documents = {}, {}
-    for backend, (_url, engine) in _migrated_engines.items():
+    for backend, (_url, engine) in migrated_engines.items():
         factory = make_session_factory(engine)
         try:
             for kind, path in (("options-chains", options), ("ohlcv", bars), ("watchlist", watch)):
@@ -95,7 +97,8 @@ def test_the_same_file_stores_the_same_rows_and_documents_on_both_backends(_migr
             with engine.begin() as conn:
                 for table in ("daily_snapshots", "options_chains", "ohlcv", "watchlists", "tickers"):
                     conn.execute(text(f"DELETE FROM {table}"))
-    assert stored["sqlite"] == stored["postgresql"] and len(stored["sqlite"]) == 31
+    assert stored["sqlite"] == stored["postgresql"]
+    assert len(stored["sqlite"]) == 31
     assert documents["sqlite"] == documents["postgresql"]
     dealer = json.loads(documents["sqlite"][0])
     # 31 clean contracts, all eligible: DTE 17, OI 500, volume 10, spread 0.05/1.025 = 4.9 %
@@ -131,11 +134,15 @@ def test_damaged_downloads_load_nothing_and_the_good_one_loads(db, tmp_path, log
     no_header = _write(tmp_path / "noheader.csv", b"".join(lines[4:]))
     summaries = run_cboe_import(db.session_factory, [cut_gz, good, cut_plain, no_header])
     assert [s.exit_code for s in summaries] == [1, 0, 1, 1]
-    assert "gzip stream ends early" in summaries[0].failure and str(cut_gz) in summaries[0].failure
-    assert "is cut short" in summaries[2].failure and str(cut_plain) in summaries[2].failure
+    assert "gzip stream ends early" in summaries[0].failure
+    assert str(cut_gz) in summaries[0].failure
+    assert "is cut short" in summaries[2].failure
+    assert str(cut_plain) in summaries[2].failure
     assert "Expiration Date" in summaries[3].failure
-    assert summaries[1].loaded == 2 * 543 and all(s.accounted for s in summaries)
-    assert summaries[0].loaded == 0 and summaries[0].rejected == summaries[0].rows_read > 0
+    assert summaries[1].loaded == 2 * 543
+    assert all(s.accounted for s in summaries)
+    assert summaries[0].loaded == 0
+    assert summaries[0].rejected == summaries[0].rows_read > 0
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OptionContract)) == 2 * 543  # the good file only
     assert sum(1 for e in logs if e["event"] == "import_failed") == 3
@@ -144,12 +151,14 @@ def test_damaged_downloads_load_nothing_and_the_good_one_loads(db, tmp_path, log
 def test_a_csv_that_ends_early_or_is_not_utf8_loads_nothing(db, tmp_path):
     cut = _write(tmp_path / "cut.csv", HEADER + CLEAN + f"{STAMP},AAA,2024-01-19,1")
     summary = run_import(db.session_factory, "options-chains", cut)
-    assert summary.exit_code == 1 and "last line (32) has fewer fields" in summary.failure
+    assert summary.exit_code == 1
+    assert "last line (32) has fewer fields" in summary.failure
     assert (summary.loaded, summary.rejected, summary.reasons) == (0, 31, {"damaged_file": 31})
     latin_row = _row(99, symbol="AAÉ").encode("latin-1")
     latin = _write(tmp_path / "latin.csv", (HEADER + _row(100) + _row(101)).encode() + latin_row)
     summary = run_import(db.session_factory, "options-chains", latin)
-    assert summary.exit_code == 1 and "line 4: byte 0xc9" in summary.failure
+    assert summary.exit_code == 1
+    assert "line 4: byte 0xc9" in summary.failure
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(OptionContract)) == 0
 
@@ -167,7 +176,8 @@ def test_a_decompression_bomb_is_rejected_before_it_fills_memory(db, tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert summary.exit_code == 1 and "decompresses beyond" in summary.failure
+    assert summary.exit_code == 1
+    assert "decompresses beyond" in summary.failure
     assert peak < 40 * 2**20  # the cap is 200× a ~200 KB file; nothing accumulates
 
 

@@ -46,7 +46,8 @@ def test_report_draws_the_expected_move_band_on_the_smile(db):
     run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=DAY)))
     smile_ax = build_report(db.session_factory, "STR", DAY).figures["volatility"].axes[0]
     bands = [p for p in smile_ax.patches if p.get_label().startswith("front straddle")]
-    assert len(bands) == 1 and bands[0].get_label() == "front straddle ±2.05% (2024-01-19)"
+    assert len(bands) == 1
+    assert bands[0].get_label() == "front straddle ±2.05% (2024-01-19)"
     x0, x1 = bands[0].get_x(), bands[0].get_x() + bands[0].get_width()
     assert (round(x0, 2), round(x1, 2)) == (97.95, 102.05)
     # 30-day 1σ move: 100 · 0.30 · √(30/365) = 8.60, drawn as two dashed lines

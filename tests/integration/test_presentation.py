@@ -40,7 +40,9 @@ def test_show_lists_every_watchlist_symbol_with_a_reason(db):
         105.0,
         95.0,
     )
-    assert aaa.average_iv == 0.3 and aaa.put_call_oi == 0.8 and aaa.note is None
+    assert aaa.average_iv == 0.3
+    assert aaa.put_call_oi == 0.8
+    assert aaa.note is None
     assert rows["GHOST"].note == "no tickers row (unknown symbol)"
     assert rows["NOSPOT"].note == "no dealer document; no volatility document"  # not processed in this run
     assert "no_options" in rows["NOOPT"].note
@@ -61,7 +63,8 @@ def test_show_formats(db, output):
     elif output == "csv":
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
         assert [r["symbol"] for r in rows] == ["AAA", "GHOST", "NOOPT", "NOSPOT", "THIN"]
-        assert rows[0]["gex_net"] == "-300000.0" and rows[1]["dealer_status"] == ""
+        assert rows[0]["gex_net"] == "-300000.0"
+        assert rows[1]["dealer_status"] == ""
     else:
         for symbol in ("AAA", "GHOST", "NOOPT", "NOSPOT", "THIN"):
             assert symbol in result.stdout
@@ -87,7 +90,8 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
     # §12.1 GEX walls: the largest |call GEX| is the 100 strike's, the only put GEX the 95's
     labels = {line.get_label() for line in gex_ax.lines}
     assert {"call GEX wall 100.00", "put GEX wall 95.00"} <= labels
-    assert "AAA 2024-01-02" in gex_ax.get_title() and "kapman" in gex_ax.get_title()
+    assert "AAA 2024-01-02" in gex_ax.get_title()
+    assert "kapman" in gex_ax.get_title()
     smile_ax, term_ax = report.figures["volatility"].axes[:2]
     assert {int(line.get_label().split()[0]) for line in smile_ax.lines if "days" in line.get_label()} == {17, 45}
     np.testing.assert_allclose(term_ax.lines[0].get_xdata(), [17, 45])
@@ -96,7 +100,8 @@ def test_report_figures_carry_the_strikes_spot_flip_and_walls(db, tmp_path):
     assert [f.name for f in files] == ["AAA_2024-01-02_gex.png", "AAA_2024-01-02_volatility.png"]
     for path in files:
         data = path.read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(data) > 20_000
 
 
 def test_report_history_over_two_sessions(db):
@@ -108,7 +113,8 @@ def test_report_history_over_two_sessions(db):
     iv_ax, rank_ax = report.figures["history"].axes[:2]
     # IV30 in percent: both expiries (17 and 45 days) carry the chain's flat IV, so IV30 is that IV
     np.testing.assert_allclose(iv_ax.lines[0].get_ydata(), [30.0, 40.0])
-    assert iv_ax.lines[0].get_label().startswith("IV30") and rank_ax.get_ylim() == (-5, 105)  # rank on its own axes
+    assert iv_ax.lines[0].get_label().startswith("IV30")
+    assert rank_ax.get_ylim() == (-5, 105)  # rank on its own axes
 
 
 def test_report_without_data_is_a_clear_error(db, tmp_path):
@@ -116,7 +122,8 @@ def test_report_without_data_is_a_clear_error(db, tmp_path):
     with pytest.raises(ReportError, match="unknown symbol GHOST"):
         build_report(db.session_factory, "GHOST", DAY)
     report = build_report(db.session_factory, "NOOPT", DAY)
-    assert report.figures == {} and "no options snapshot" in report.skipped["gex"]
+    assert report.figures == {}
+    assert "no options snapshot" in report.skipped["gex"]
     result = runner.invoke(
         app,
         [
@@ -142,7 +149,8 @@ def test_demo_end_to_end(tmp_path, monkeypatch):
     result = runner.invoke(app, ["demo", "--tickers", "6", "--days", "3", "--log-format", "json"])
     assert result.exit_code == 0, result.stderr
     named = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("kapman-report/")]
-    assert len(named) >= 4 and all((tmp_path / name).is_file() for name in named)
+    assert len(named) >= 4
+    assert all((tmp_path / name).is_file() for name in named)
     factory = make_session_factory(f"sqlite:///{tmp_path / 'kapman.db'}")
     with factory() as s:
         symbols = set(s.scalars(select(Watchlist.symbol)))
@@ -184,11 +192,14 @@ def test_show_gives_iv_in_percent_the_sign_convention_and_warns_on_a_non_session
     run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=DAY)))
     table = runner.invoke(app, ["show", "--db-url", db.url, "--date", "2024-01-02", "--log-format", "json"])
     assert table.exit_code == 0
-    assert "GEX kapman sign: calls −, puts +" in table.stdout and "30.0%" in table.stdout  # AAA's IV, 0.30
+    assert "GEX kapman sign: calls −, puts +" in table.stdout
+    assert "30.0%" in table.stdout  # AAA's IV, 0.30
     saturday = runner.invoke(app, ["show", "--db-url", db.url, "--date", "2024-01-06", "--log-format", "json"])
-    assert saturday.exit_code == 0 and "(not an NYSE session)" in saturday.stdout
+    assert saturday.exit_code == 0
+    assert "(not an NYSE session)" in saturday.stdout
     warning = [json.loads(line) for line in saturday.stderr.splitlines() if "date_not_a_session" in line]
-    assert warning and warning[0]["level"] == "warning"
+    assert warning
+    assert warning[0]["level"] == "warning"
 
 
 def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
@@ -209,9 +220,11 @@ def test_iv_history_is_drawn_by_trading_date_with_gaps_left_open():
     ]
     data = history_from_rows("AAA", rows, [])
     # the cut-off is 23:59 New York, i.e. the next day in UTC: the chart uses the session's own date
-    assert data.sessions == days and snapshot_time(days[0]).date() == dt.date(2022, 2, 5)
+    assert data.sessions == days
+    assert snapshot_time(days[0]).date() == dt.date(2022, 2, 5)
     x, values = with_gaps(data.sessions, data["iv30"])
-    assert len(x) == 4 and np.isnan(values[2])  # a break, not a step across 19 months
+    assert len(x) == 4
+    assert np.isnan(values[2])  # a break, not a step across 19 months
 
 
 @pytest.mark.parametrize(("symbol", "stem"), [("BRK/B", "BRK_B"), ("../../PWN", "____PWN")])

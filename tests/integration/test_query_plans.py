@@ -109,7 +109,9 @@ def test_every_chunk_read_is_index_driven(pg_db, long_history):
             bars = BarRepository(session).load_recent_bars(many, day, 121)
         finally:
             event.remove(pg_db.engine, "before_cursor_execute", capture)
-        assert len(times) == TICKERS and len(history[ids[0]]) == 252 and len(bars[ids[0]]) == 121
+        assert len(times) == TICKERS
+        assert len(history[ids[0]]) == 252
+        assert len(bars[ids[0]]) == 121
         conn = session.connection()
         for statement, parameters in captured:
             _assert_no_seq_scan(_plan(conn, statement, parameters), statement.split("FROM")[0][:80])
@@ -129,7 +131,8 @@ def test_every_chunk_read_is_index_driven(pg_db, long_history):
             cursor.execute("EXPLAIN " + query, {"ids": ids, "day": day, "limit": 121})
             plan = "\n".join(row[0] for row in cursor.fetchall())
         _assert_no_seq_scan(plan, "the bar read")
-        assert "Index" in plan and "Limit" in plan
+        assert "Index" in plan
+        assert "Limit" in plan
 
 
 def test_the_join_the_chain_read_replaced_would_scan_the_table(pg_db, long_history):
@@ -191,5 +194,6 @@ def test_the_chain_read_prunes_time_partitions(fresh_url):
             )
             plan = "\n".join(row[0] for row in cursor.fetchall())
     engine.dispose()
-    assert "Seq Scan" not in plan and "Nested Loop" in plan
+    assert "Seq Scan" not in plan
+    assert "Nested Loop" in plan
     assert plan.count("never executed") >= 29  # every other week's partition pruned at run time

@@ -69,22 +69,31 @@ def test_realized_keys_match_the_oracle_on_both_backends(db):
         "yang_zhang_20": _oracle_yang_zhang(rows),
     }
     assert {k: rv[k] for k in expected} == {k: round(v, 4) for k, v in expected.items()}
-    assert rv["bars_used"] == 121 and rv["session_gaps"] == 0 and rv["diagnostics"] == []
+    assert rv["bars_used"] == 121
+    assert rv["session_gaps"] == 0
+    assert rv["diagnostics"] == []
 
     gap = found["RVGAP"]["realized"]
-    assert gap["bars_used"] == 121 and gap["session_gaps"] == 1 and "ohlcv_gap" in gap["diagnostics"]
+    assert gap["bars_used"] == 121
+    assert gap["session_gaps"] == 1
+    assert "ohlcv_gap" in gap["diagnostics"]
     # the bars as stored: the 20-return window now reaches one bar further back
     gap_closes = [row[3] for day, row in stored if day != GAP][-21:]
     assert gap["hv_20"] == round(_oracle_hv(gap_closes, 20), 4)
 
     bad = found["RVBAD"]["realized"]
-    assert bad["hv_10"] is None and bad["yang_zhang_20"] is None and bad["hv_120"] is None
+    assert bad["hv_10"] is None
+    assert bad["yang_zhang_20"] is None
+    assert bad["hv_120"] is None
     assert bad["diagnostics"] == [f"ohlcv_invalid_bar:{BAD.isoformat()}"]
 
     few = found["FEW"]["realized"]
-    assert few["bars_used"] == 5 and few["hv_10"] is None and "hv_10:insufficient_bars(5<11)" in few["diagnostics"]
+    assert few["bars_used"] == 5
+    assert few["hv_10"] is None
+    assert "hv_10:insufficient_bars(5<11)" in few["diagnostics"]
     nobar = found["NOBAR"]
-    assert nobar["realized"]["bars_used"] == 0 and "no_bar_for_date" in nobar["realized"]["diagnostics"]
+    assert nobar["realized"]["bars_used"] == 0
+    assert "no_bar_for_date" in nobar["realized"]["diagnostics"]
     assert nobar["expected_move"]["diagnostics"] == ["no_spot"]
 
 
@@ -98,7 +107,8 @@ def test_a_range_run_equals_its_dates_one_by_one(db):
         s.commit()
     for day in DAYS[-3:]:
         assert run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=day))).exit_code == 0
-    assert all_docs(db) == ranged and len(ranged) == 15
+    assert all_docs(db) == ranged
+    assert len(ranged) == 15
 
 
 def test_the_bar_read_is_the_last_bars_through_the_session(db):
@@ -109,5 +119,7 @@ def test_the_bar_read_is_the_last_bars_through_the_session(db):
         )
     assert set(bars) == {ticker_uuid("RV"), ticker_uuid("FEW")}
     rv = bars[ticker_uuid("RV")]
-    assert len(rv) == 121 and rv.dates[-1] == LAST and rv.dates[0] == DAYS[-121]
+    assert len(rv) == 121
+    assert rv.dates[-1] == LAST
+    assert rv.dates[0] == DAYS[-121]
     assert list(rv.dates) == sorted(rv.dates)

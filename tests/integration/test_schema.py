@@ -99,7 +99,8 @@ def test_create_all_gives_the_migrated_schema_and_jobs_can_write_to_it(fresh_url
     finally:
         TestSession.remove()
         engine.dispose()
-    assert summary.exit_code == 0 and summary.dealer.processed == 4
+    assert summary.exit_code == 0
+    assert summary.dealer.processed == 4
 
 
 def _kapman_tables(url: str, backend: str, *, drop: str | None = None) -> None:
@@ -132,8 +133,11 @@ def test_db_upgrade_adopts_matching_kapman_tables(fresh_url):
     finally:
         TestSession.remove()
         engine.dispose()
-    assert summary.exit_code == 0 and summary.dealer.success == 1 and summary.volatility.processed == 4
-    assert again.exit_code == 0 and "db_adopted" not in again.stderr
+    assert summary.exit_code == 0
+    assert summary.dealer.success == 1
+    assert summary.volatility.processed == 4
+    assert again.exit_code == 0
+    assert "db_adopted" not in again.stderr
 
 
 @pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)

@@ -67,21 +67,29 @@ def test_every_watchlist_ticker_gets_a_document(db, logs):
     summary = run_volatility_metrics(db.session_factory, ONE_DAY)
     found = docs(db)
     assert set(found) == {"AAA", "THIN", "NOSPOT", "NOOPT"}
-    assert summary.unknown_symbols == ["GHOST"] and summary.exit_code == 0
+    assert summary.unknown_symbols == ["GHOST"]
+    assert summary.exit_code == 0
     aaa = found["AAA"]
     # every AAA contract has IV 0.30, so every IV average is 0.30
-    assert aaa["metrics"]["average_iv"] == 0.3 and aaa["metrics"]["iv_skew"] == 0.0
+    assert aaa["metrics"]["average_iv"] == 0.3
+    assert aaa["metrics"]["iv_skew"] == 0.0
     # puts: 2000 OI per expiry; calls: 1000 + 1500 -> 4000 / 5000
     assert aaa["metrics"]["put_call_ratio_oi"] == 0.8
     assert aaa["metrics"]["oi_ratio"] == round(60 / 9000, 4)
-    assert aaa["metrics"]["iv_rank"] is None and "iv_rank:insufficient_history(0<20)" in aaa["diagnostics"]
+    assert aaa["metrics"]["iv_rank"] is None
+    assert "iv_rank:insufficient_history(0<20)" in aaa["diagnostics"]
     assert aaa["processing_status"] == "PARTIAL"
     assert found["NOOPT"]["processing_status"] == "NO_OPTIONS"
     started = next(e for e in logs if e["event"] == "batch_started")
     finished = next(e for e in logs if e["event"] == "batch_finished")
-    assert started["log_level"] == "info" and started["job"] == "volatility_metrics" and started["tickers"] == 4
-    assert finished["log_level"] == "info" and finished["missing_options"] == 1 and finished["partial"] == 3
-    assert finished["unknown_symbols"] == ["GHOST"] and "total_seconds" in finished
+    assert started["log_level"] == "info"
+    assert started["job"] == "volatility_metrics"
+    assert started["tickers"] == 4
+    assert finished["log_level"] == "info"
+    assert finished["missing_options"] == 1
+    assert finished["partial"] == 3
+    assert finished["unknown_symbols"] == ["GHOST"]
+    assert "total_seconds" in finished
     assert ("AAA", "short_history") in {(e["symbol"], e["reason"]) for e in logs if e["event"] == "data_gap"}
 
 
@@ -140,7 +148,8 @@ def test_fill_missing_keeps_history_of_existing_rows(db):
         db.session_factory,
         BatchOptions(dates=DateSelection(start=SESSIONS[0], end=SESSIONS[-1]), fill_missing=True),
     )
-    assert summary.skipped_existing == 20 and summary.processed == 1
+    assert summary.skipped_existing == 20
+    assert summary.processed == 1
     assert docs(db, day=SESSIONS[-1])["IVX"]["metrics"]["iv_rank"] == 52.63
 
 
@@ -150,7 +159,8 @@ def test_run_daily_fills_both_documents_and_dgpi_uses_iv_rank(db, logs):
     assert summary.exit_code == 0
     with db.session() as s:
         rows = s.execute(select(DailySnapshot.dealer_metrics_json, DailySnapshot.volatility_metrics_json)).all()
-    assert len(rows) == 21 and all(d is not None and v is not None for d, v in rows)
+    assert len(rows) == 21
+    assert all(d is not None and v is not None for d, v in rows)
     dealer = docs(db, "dealer_metrics_json", SESSIONS[-1])["IVX"]
     assert dealer["metadata"]["dgpi_iv_rank"] == 52.63
     first_dealer = docs(db, "dealer_metrics_json", SESSIONS[0])["IVX"]

@@ -73,7 +73,9 @@ def _check_dealer(doc: dict, expected: dict) -> None:
         walls = doc[f"{side}_walls"]
         assert [w["strike"] for w in walls] == [k for k, *_ in expected[f"{side}_walls"]]
         for wall, (_k, oi, gex, n) in zip(walls, expected[f"{side}_walls"], strict=True):
-            assert wall["open_interest"] == oi and wall["contracts"] == n and close(wall["gex"], gex, 2)
+            assert wall["open_interest"] == oi
+            assert wall["contracts"] == n
+            assert close(wall["gex"], gex, 2)
 
 
 @functools.cache
@@ -106,7 +108,8 @@ def _check_levels(doc: dict, expected: dict) -> None:
         written = doc["positioning"][key]
         assert [r["strike"] for r in written] == [k for k, _ in expected[side]], key
         for row, (strike, gex) in zip(written, expected[side], strict=True):
-            assert close(row["gex"], gex, 2) and close(row["distance_pct"], (strike - spot) / spot * 100, 2)
+            assert close(row["gex"], gex, 2)
+            assert close(row["distance_pct"], (strike - spot) / spot * 100, 2)
 
 
 def _check_volatility(doc: dict, expected: dict) -> None:
@@ -145,13 +148,17 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
 
     # ---- the import: every contract accounted for
     summary = import_cboe_file(db.session_factory, path)
-    assert summary.exit_code == 0 and summary.rejected == 0
+    assert summary.exit_code == 0
+    assert summary.rejected == 0
     assert (summary.symbol, summary.session, summary.snapshot_time, summary.restamped) == (
         symbol, session.isoformat(), stamp, False
     )  # fmt: skip
-    assert summary.lines == raw.lines and summary.contracts == len(raw.contracts) == 2 * raw.lines
-    assert summary.merged_keys == merges and summary.rows == len(merged) == summary.loaded
-    assert summary.merged == len(raw.contracts) - len(merged) and summary.accounted
+    assert summary.lines == raw.lines
+    assert summary.contracts == len(raw.contracts) == 2 * raw.lines
+    assert summary.merged_keys == merges
+    assert summary.rows == len(merged) == summary.loaded
+    assert summary.merged == len(raw.contracts) - len(merged)
+    assert summary.accounted
     assert (summary.nulled_ask, summary.nulled_iv) == (raw.raw_asks_zero, raw.raw_ivs_zero)
     assert summary.ohlcv == "created"
     with db.session() as s:
@@ -185,7 +192,9 @@ def test_a_real_download_imports_whole_and_gives_the_independent_figures(db, nam
     ))  # fmt: skip
     # a download carries one bar (close only): every realized estimator is null, and says why
     realized = volatility["realized"]
-    assert realized["bars_used"] == 1 and realized["hv_20"] is None and realized["iv_hv_ratio"] is None
+    assert realized["bars_used"] == 1
+    assert realized["hv_20"] is None
+    assert realized["iv_hv_ratio"] is None
     assert "hv_20:insufficient_bars(1<21)" in realized["diagnostics"]
 
     # ---- loose thresholds, industry sign: what public scripts compute, less what SPEC §3 excludes
@@ -232,7 +241,8 @@ def test_settled_0dte_contracts_of_an_evening_download_are_expired(db):
     merged, _ = oracle.merged(raw.contracts)
     session = dt.date(2024, 3, 22)
     zero_dte = [c for c in merged if c.expiration == session]
-    assert zero_dte and any(c.gamma for c in zero_dte)
+    assert zero_dte
+    assert any(c.gamma for c in zero_dte)
     import_cboe_file(db.session_factory, oracle.DATA / "ndx_20240322.csv.gz")
     WatchlistFactory(symbol="NDX")
     run_daily(db.session_factory, BatchOptions(dates=DateSelection(day=session)))
@@ -267,7 +277,8 @@ def _with_header_date(name: str, date_line: str, target: Path) -> Path:
 def test_download_times_are_stamped_to_the_session_they_hold(db, tmp_path, date_line, session, local_stamp, logs):
     path = _with_header_date("spy_20230914", date_line, tmp_path / "spy.csv")
     summary = import_cboe_file(db.session_factory, path)
-    assert summary.exit_code == 0 and summary.session == session.isoformat()
+    assert summary.exit_code == 0
+    assert summary.session == session.isoformat()
     stamp = dt.datetime.fromisoformat(summary.snapshot_time).astimezone(oracle_zone())
     assert (stamp.date(), stamp.strftime("%H:%M")) == (session, local_stamp)
     assert summary.restamped is (local_stamp == "16:15")
@@ -291,11 +302,14 @@ def test_a_malformed_line_is_rejected_with_its_number_and_the_rest_loads(db, tmp
     path.write_text("\n".join(lines))
     summary = import_cboe_file(db.session_factory, path, symbol="NVDA")
     # rows are contracts: the bad strike's line rejects its call and put, the foreign root one call
-    assert summary.exit_code == 0 and summary.rejected == 3 and summary.accounted
+    assert summary.exit_code == 0
+    assert summary.rejected == 3
+    assert summary.accounted
     assert summary.reasons == {"malformed": 2, "foreign_root": 1}
     assert [line for line, _ in sorted(summary.rejects)] == [11, 12]
     reasons = dict(summary.rejects)
-    assert "strike is not a number" in reasons[11] and "root NVDX is not an option on NVDA" in reasons[12]
+    assert "strike is not a number" in reasons[11]
+    assert "root NVDX is not an option on NVDA" in reasons[12]
     assert summary.loaded == 2 * (543 - 2) + 1  # the put of line 12 is NVDA's
 
 
@@ -303,7 +317,8 @@ def test_a_file_that_is_not_a_cboe_download_fails_clearly(db, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("symbol,date,close\nAAA,2024-01-02,1\n")
     summary = import_cboe_file(db.session_factory, bad)
-    assert summary.exit_code == 1 and "Expiration Date" in summary.failure
+    assert summary.exit_code == 1
+    assert "Expiration Date" in summary.failure
     assert import_cboe_file(db.session_factory, tmp_path / "missing.csv").failure.endswith("no such file")
 
 
@@ -317,5 +332,6 @@ def test_spx_levels_are_where_a_trader_looks(db):
     dealer, volatility = _documents(db, "SPX", dt.date(2023, 9, 14))
     assert (dealer["primary_call_wall"]["strike"], dealer["primary_put_wall"]["strike"]) == (4000.0, 5000.0)
     assert (dealer["levels"]["call_gex_wall"], dealer["levels"]["put_gex_wall"]) == (4500.0, 4500.0)
-    assert volatility["metrics"]["average_iv"] == 0.409 and 0.10 < volatility["metrics"]["atm_iv_30d"] < 0.11
+    assert volatility["metrics"]["average_iv"] == 0.409
+    assert 0.10 < volatility["metrics"]["atm_iv_30d"] < 0.11
     assert abs(dealer["levels"]["zero_gamma"] - dealer["spot_price"]) / dealer["spot_price"] < 0.01

@@ -26,9 +26,13 @@ def test_the_window_is_the_narrowest_holding_95_percent_of_the_gex():
 
 
 def test_money_units_follow_the_size():
-    assert money_scale(30e9) == (1e9, "$B") and money_scale(-2.5e6) == (1e6, "$M") and money_scale(900.0)[1] == "$K"
-    assert money_text(-11_167_504_988.77) == "−$11.17 B" and money_text(7_100_000.0) == "$7.10 M"
-    assert money_text(None) == "n/a" and money_text(float("nan")) == "n/a"
+    assert money_scale(30e9) == (1e9, "$B")
+    assert money_scale(-2.5e6) == (1e6, "$M")
+    assert money_scale(900.0)[1] == "$K"
+    assert money_text(-11_167_504_988.77) == "−$11.17 B"
+    assert money_text(7_100_000.0) == "$7.10 M"
+    assert money_text(None) == "n/a"
+    assert money_text(float("nan")) == "n/a"
 
 
 def test_labels_closer_than_the_gap_take_the_next_free_row():
@@ -72,7 +76,8 @@ def test_the_spx_chart_shows_where_the_gex_is_with_the_largest_bar_in_front():
     assert "$B" in ax.get_ylabel()  # 33,000 $M reads as $33 B
     bars = [p for p in ax.patches if p.get_height() != 0]
     largest = max(bars, key=lambda p: abs(p.get_height()))
-    assert largest.get_x() < 4500.0 < largest.get_x() + largest.get_width() and largest.get_height() == -33.0
+    assert largest.get_x() < 4500.0 < largest.get_x() + largest.get_width()
+    assert largest.get_height() == -33.0
     over = [
         line for line in ax.lines if largest.get_x() <= line.get_xdata()[0] <= largest.get_x() + largest.get_width()
     ]
@@ -80,13 +85,16 @@ def test_the_spx_chart_shows_where_the_gex_is_with_the_largest_bar_in_front():
     assert {line.get_label() for line in crossing} == {"call GEX wall 4,500.00", "put GEX wall 4,500.00"}
     assert all(largest.get_zorder() > line.get_zorder() for line in crossing)  # the bar is drawn over them
     markers = [line for line in over if len(line.get_xdata()) == 1]  # the C2 wall marker sits beyond the bar's end
-    assert markers and all(abs(line.get_ydata()[0]) > abs(largest.get_height()) for line in markers)
+    assert markers
+    assert all(abs(line.get_ydata()[0]) > abs(largest.get_height()) for line in markers)
     cumulative = next(other for other in figure.axes if other is not ax and other.bbox.bounds == ax.bbox.bounds)
     assert ax.get_zorder() > cumulative.get_zorder()  # and over the running-sum axes
     notes = "\n".join(_texts(ax))
-    assert "net GEX −$11.17 B" in notes and "gamma at spot −$10.07 B" in notes
+    assert "net GEX −$11.17 B" in notes
+    assert "gamma at spot −$10.07 B" in notes
     assert "zero gamma 4,491.43 (-0.3% from spot)" in notes
-    assert "C1 4,000" in notes and "P1 5,000" in notes  # walls outside the window are named, not dropped
+    assert "C1 4,000" in notes
+    assert "P1 5,000" in notes  # walls outside the window are named, not dropped
     assert "zero gamma 4,491.43" in {line.get_label() for line in ax.lines}
 
 

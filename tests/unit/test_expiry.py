@@ -53,7 +53,8 @@ def test_years_to_expiry_across_a_daylight_saving_change():
 
 def test_years_to_expiry_is_floored_at_fifteen_minutes():
     years = years_to_expiry(np.array([0.0, np.nan]), ChainClock(FRIDAY, at(FRIDAY, 21, 40)))
-    assert years[0] == pytest.approx(0.25 / (365 * 24)) and np.isnan(years[1])
+    assert years[0] == pytest.approx(0.25 / (365 * 24))
+    assert np.isnan(years[1])
 
 
 def test_both_jobs_count_a_settled_0dte_contract_as_expired():
@@ -67,4 +68,5 @@ def test_both_jobs_count_a_settled_0dte_contract_as_expired():
     assert compute_dealer_metrics(evening, 100.0, DealerParams(), ctx).metadata.filter_stats.expired == 1
     assert compute_dealer_metrics(noon, 100.0, DealerParams(), ctx).metadata.filter_stats.expired == 0
     vol = compute_volatility_metrics(evening, np.empty(0), VolatilityParams(), ctx)
-    assert vol.metadata.counts.expired == 1 and vol.metadata.counts.selected_contracts == 4
+    assert vol.metadata.counts.expired == 1
+    assert vol.metadata.counts.selected_contracts == 4

@@ -87,7 +87,8 @@ def test_the_history_figure_draws_every_panel_and_counts_the_closes_inside_the_b
     labels = {line.get_label(): line for line in levels.lines}
     np.testing.assert_array_equal(labels["spot (close)"].get_ydata(), CLOSES)
     np.testing.assert_array_equal(labels["zero gamma"].get_ydata(), [99, 100, 101, 102, 103])
-    assert "call resistance (largest call GEX above spot)" in labels and not levels.texts  # nothing n/a
+    assert "call resistance (largest call GEX above spot)" in labels
+    assert not levels.texts  # nothing n/a
     # gamma at spot −2, −1, 0, 1, 2 M: $M units, net GEX ±2.5 M as bars
     assert "$M" in gamma.get_ylabel()
     np.testing.assert_array_equal([p.get_height() for p in gamma.patches], [2.5, -2.5, 2.5, -2.5, 2.5])

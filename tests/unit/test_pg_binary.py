@@ -69,7 +69,9 @@ def test_hand_worked_records():
 
 def test_nan_and_infinities_decode_as_ieee_specials():
     values = numeric_records(memoryview(record([], 0, NAN) + record([], 0, PINF) + record([], 0, NINF)))
-    assert np.isnan(values[0]) and values[1] == np.inf and values[2] == -np.inf
+    assert np.isnan(values[0])
+    assert values[1] == np.inf
+    assert values[2] == -np.inf
 
 
 def test_a_value_longer_than_a_record_is_refused():
@@ -112,7 +114,8 @@ def float8_array_field(values: list[float]) -> bytes:
 
 def test_a_one_row_copy_splits_into_its_fields():
     fields = copy_row_fields(copy_stream(float8_array_field([1.5, -2.0]), None, b"abc"))
-    assert fields[1] is None and bytes(fields[2]) == b"abc"
+    assert fields[1] is None
+    assert bytes(fields[2]) == b"abc"
     assert float8_array(fields[0]).tolist() == [1.5, -2.0]
 
 

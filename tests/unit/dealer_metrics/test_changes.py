@@ -28,7 +28,8 @@ def test_without_a_previous_document_every_change_is_null_and_says_why():
 def test_a_wall_that_moved_a_regime_that_changed_and_the_differences():
     today = _document(None)
     assert (today.levels.call_gex_wall, today.levels.put_gex_wall) == (105.0, 95.0)
-    assert today.gex_net == -400_000.0 and today.position == "short_gamma"
+    assert today.gex_net == -400_000.0
+    assert today.position == "short_gamma"
     gamma_now = today.levels.gamma_at_spot
     assert gamma_now < 0  # puts far below, a large call near spot: dealers are short gamma at spot
     yesterday = DealerSnapshot(
@@ -60,7 +61,8 @@ def test_same_position_and_regime_are_false_and_unknown_or_zero_is_null():
     same = DealerSnapshot(snapshot_date="2024-01-01", spot=100.0, gamma_at_spot=-5.0, position="short_gamma")
     changes = _document(PreviousDealer(same, 3)).changes
     assert (changes.position_changed, changes.regime_changed, changes.sessions_apart) == (False, False, 3)
-    assert changes.spot_change_pct == 0.0 and changes.gex_net_change is None  # no previous gex_net
+    assert changes.spot_change_pct == 0.0
+    assert changes.gex_net_change is None  # no previous gex_net
     unknown = DealerSnapshot(snapshot_date="2024-01-01", gamma_at_spot=0.0, position="unknown")
     changes = _document(PreviousDealer(unknown, 1)).changes
     assert (changes.position_changed, changes.regime_changed, changes.spot_change_pct) == (None, None, None)
@@ -77,7 +79,8 @@ def test_a_document_of_an_older_version_without_the_new_keys_counts_them_as_null
     snapshot = DealerSnapshot.from_document(older)
     assert snapshot == DealerSnapshot("2023-12-29", 101.0, 1_000_000.0, None, None, None, None, "long_gamma")
     changes = _document(PreviousDealer(snapshot, 2)).changes
-    assert changes.gex_net_change == -1_400_000.0 and changes.position_changed is True
+    assert changes.gex_net_change == -1_400_000.0
+    assert changes.position_changed is True
     assert changes.spot_change_pct == round(-1 / 101 * 100, 2)
     assert (changes.zero_gamma_change_pct, changes.gamma_at_spot_change, changes.regime_changed) == (None, None, None)
     assert (changes.call_gex_wall_previous, changes.call_gex_wall_moved) == (None, None)
@@ -87,5 +90,6 @@ def test_a_document_without_a_spot_still_reports_the_previous_date():
     previous = PreviousDealer(DealerSnapshot(snapshot_date="2024-01-01", spot=99.0, position="long_gamma"), 1)
     doc = compute_dealer_metrics(BOOK, None, DealerParams(), context(), previous=previous)
     assert doc.processing_status == "MISSING_SPOT"
-    assert doc.changes.previous_snapshot_date == "2024-01-01" and doc.changes.spot_change_pct is None
+    assert doc.changes.previous_snapshot_date == "2024-01-01"
+    assert doc.changes.spot_change_pct is None
     assert doc.changes.position_changed is None  # this document's position is unknown

@@ -49,8 +49,11 @@ def assert_invalid(doc, processing_status, reason):
     assert doc.status == "INVALID"
     assert doc.processing_status == processing_status
     assert doc.status_reason == reason
-    assert doc.confidence == "invalid" and doc.position == "unknown"
-    assert doc.gex_total is None and doc.gex_net is None and doc.dgpi is None
+    assert doc.confidence == "invalid"
+    assert doc.position == "unknown"
+    assert doc.gex_total is None
+    assert doc.gex_net is None
+    assert doc.dgpi is None
     assert list(strict_json(doc)) == DOC_KEYS
 
 
@@ -74,8 +77,10 @@ def test_all_contracts_filtered():
         context(),
     )
     assert_invalid(doc, "NO_ELIGIBLE_OPTIONS", "no_eligible_options")
-    assert doc.total_options_count == 2 and doc.eligible_options_count == 0
-    assert doc.metadata.filter_stats.low_open_interest == 1 and doc.metadata.filter_stats.expired == 1
+    assert doc.total_options_count == 2
+    assert doc.eligible_options_count == 0
+    assert doc.metadata.filter_stats.low_open_interest == 1
+    assert doc.metadata.filter_stats.expired == 1
 
 
 @pytest.mark.parametrize("spot", [None, math.nan, math.inf, 0.0, -5.0])
@@ -85,7 +90,8 @@ def test_missing_or_unusable_spot_still_reports_eligibility(spot):
     )
     assert_invalid(doc, "MISSING_SPOT", "missing_spot")
     assert doc.eligible_options_count == 2
-    assert doc.spot_price is None and doc.spot_price_source is None
+    assert doc.spot_price is None
+    assert doc.spot_price_source is None
 
 
 def test_missing_gamma_everywhere():
@@ -104,7 +110,9 @@ def test_single_strike_chain():
         context(),
     )
     # three calls and three puts, same gamma and OI: net 0, total |0| = 0 at the only strike
-    assert doc.gex_net == 0.0 and doc.gex_total == 0.0 and doc.gamma_flip is None
+    assert doc.gex_net == 0.0
+    assert doc.gex_total == 0.0
+    assert doc.gamma_flip is None
     assert doc.status_reason == "zero_gex_total"
     strict_json(doc)
 
@@ -114,7 +122,8 @@ def test_spot_outside_the_strike_range():
         chain({"type": "C", "strike": 100}, {"type": "P", "strike": 110}), 150.0, DealerParams(), context()
     )
     assert "spot_outside_strike_range" in doc.metadata.diagnostics
-    assert doc.call_walls == [] and doc.put_walls == []  # both strikes are > 20% away from 150
+    assert doc.call_walls == []
+    assert doc.put_walls == []  # both strikes are > 20% away from 150
     assert "no_call_walls_within_moneyness" in doc.metadata.diagnostics
     assert doc.gex_slope == 0.0
 
@@ -148,7 +157,8 @@ def test_nan_and_infinity_inputs_never_reach_the_document():
     )
     payload = strict_json(doc)
     assert payload["eligible_options_count"] == 1
-    assert doc.metadata.filter_stats.malformed == 2 and doc.metadata.filter_stats.missing_gamma == 1
+    assert doc.metadata.filter_stats.malformed == 2
+    assert doc.metadata.filter_stats.missing_gamma == 1
 
 
 def test_an_absurd_finite_greek_drops_one_contract_not_the_document():
@@ -160,9 +170,11 @@ def test_an_absurd_finite_greek_drops_one_contract_not_the_document():
         DealerParams(),
         context(),
     )
-    assert doc.processing_status == "SUCCESS" and doc.metadata.filter_stats.malformed == 2
+    assert doc.processing_status == "SUCCESS"
+    assert doc.metadata.filter_stats.malformed == 2
     # three calls: 0.01 × 1000 × 100² × 0.01 × 100 = 100,000 each, kapman sign −1
-    assert doc.gex_total == 300_000.0 and doc.gex_net == -300_000.0
+    assert doc.gex_total == 300_000.0
+    assert doc.gex_net == -300_000.0
     assert doc.levels.dex_net is None  # the calls carry no delta; the absurd one is not used
     strict_json(doc)
 
@@ -253,7 +265,8 @@ def test_swapping_the_convention_negates_net_gex_on_a_random_chain():
     base = _random_chain(4)
     a = compute_dealer_metrics(base, 100.0, DealerParams(), context())
     b = compute_dealer_metrics(base, 100.0, DealerParams(sign_convention="industry"), context())
-    assert b.gex_net == -a.gex_net and b.gex_total == a.gex_total
+    assert b.gex_net == -a.gex_net
+    assert b.gex_total == a.gex_total
 
 
 def test_same_input_same_bytes():

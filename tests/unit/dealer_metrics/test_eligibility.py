@@ -126,6 +126,8 @@ def test_thresholds_are_parameters():
         ),
         params,
     )
-    assert elig.counts["dte_exceeded"] == 1 and elig.counts["low_open_interest"] == 1
-    assert elig.counts["low_volume"] == 1 and elig.counts["wide_spread"] == 1
+    assert elig.counts["dte_exceeded"] == 1
+    assert elig.counts["low_open_interest"] == 1
+    assert elig.counts["low_volume"] == 1
+    assert elig.counts["wide_spread"] == 1
     assert int(elig.mask.sum()) == 1

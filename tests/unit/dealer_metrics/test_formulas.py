@@ -78,7 +78,8 @@ def test_walls_rank_by_open_interest_then_distance_then_strike():
     walls = compute_walls(strikes, oi, gex, spot=100.0, max_moneyness=0.20, top_n=3)
     # 130 is 30% away: excluded. 95 and 105 tie on OI and distance: lower strike first. Then 98 (2 away) before 103.
     assert [w.strike for w in walls] == [95.0, 105.0, 98.0]
-    assert walls[0].distance_from_spot == -5.0 and walls[0].moneyness == 0.05
+    assert walls[0].distance_from_spot == -5.0
+    assert walls[0].moneyness == 0.05
     assert walls[1].distance_from_spot == 5.0
 
 

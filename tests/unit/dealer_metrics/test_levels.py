@@ -25,15 +25,15 @@ def test_one_contracts_black_scholes_gamma_at_two_levels():
     gamma_100 = phi(0.1) / 20
     d1_110 = (math.log(1.1) + 0.02) / 0.2
     gamma_110 = phi(d1_110) / 22
-    assert gamma_100 == pytest.approx(0.019847627, abs=1e-9) and gamma_110 == pytest.approx(0.0153570, abs=1e-7)
+    assert gamma_100 == pytest.approx(0.019847627, abs=1e-9)
+    assert gamma_110 == pytest.approx(0.0153570, abs=1e-7)
     put = chain({"type": "P", "strike": 100, "dte": ONE_YEAR, "iv": 0.20, "oi": 1000, "delta": -0.4})
     result = compute_dealer(put, 100.0, YEAR_LONG)
     levels = result.levels
     # Γ(s) = sign · γ · OI · s² · 0.01 · 100; a put counts +1 (kapman)
     assert levels.gamma_at_spot == pytest.approx(gamma_100 * 1000 * 100**2, rel=1e-12)
-    assert levels.spots[120] == pytest.approx(110.0) and levels.gamma_profile[120] == pytest.approx(
-        gamma_110 * 1000 * 110**2, rel=1e-12
-    )
+    assert levels.spots[120] == pytest.approx(110.0)
+    assert levels.gamma_profile[120] == pytest.approx(gamma_110 * 1000 * 110**2, rel=1e-12)
     assert levels.zero_gamma is None  # one put: Γ(s) > 0 everywhere
     doc = compute_dealer_metrics(put, 100.0, YEAR_LONG, context())
     assert doc.levels.gamma_at_spot == round(gamma_100 * 1000 * 100**2, 2)
@@ -51,14 +51,18 @@ def test_a_two_contract_book_crosses_zero_where_the_algebra_says():
     )
     zero = compute_dealer(book, 100.0, YEAR_LONG).levels.zero_gamma
     # the sweep interpolates linearly between levels 97.50 and 97.75: within a hundredth of the root
-    assert 97.5 < exact < 97.75 and zero == pytest.approx(exact, abs=0.01)
+    assert 97.5 < exact < 97.75
+    assert zero == pytest.approx(exact, abs=0.01)
     assert compute_dealer_metrics(book, 100.0, YEAR_LONG, context()).levels.zero_gamma == round(zero, 2)
 
 
 def test_the_sweep_grid_and_its_tie_rules():
     spots = sweep_levels(100.0)
-    assert spots.shape == (161,) and spots[0] == pytest.approx(80.0) and spots[-1] == pytest.approx(120.0)
-    assert spots[80] == pytest.approx(100.0) and np.allclose(np.diff(spots), 0.25)
+    assert spots.shape == (161,)
+    assert spots[0] == pytest.approx(80.0)
+    assert spots[-1] == pytest.approx(120.0)
+    assert spots[80] == pytest.approx(100.0)
+    assert np.allclose(np.diff(spots), 0.25)
     # crossings at 98.125 and 101.875 are equally far from spot 100: the lower wins
     levels = np.array([97.5, 98.75, 100.0, 101.25, 102.5])
     gamma = np.array([-1.0, 1.0, 1.0, 1.0, -1.0])
@@ -105,7 +109,8 @@ def test_gex_by_dte_buckets_zero_dte_share_dex_and_counts():
     ]
     # the seed's strike GEX: 100 → −100,000; 105 → −300,000; 95 → +200,000; 110 → −100,000: 700,000.
     # zero_dte_share is over the buckets' own gross GEX: 500,000 / (500 + 400 + 300 + 200 + 100) thousand
-    assert doc.gex_total == 700_000.0 and doc.levels.zero_dte_share == round(500_000 / 1_500_000, 4)
+    assert doc.gex_total == 700_000.0
+    assert doc.levels.zero_dte_share == round(500_000 / 1_500_000, 4)
     # DEX = Σ sign · Δ · OI · 100 · S over finite deltas: (−0.5 − 0.5 − 0.3 − 0.1) · 1000 · 100 · 100
     assert doc.levels.dex_net == -14_000_000.0
     counts = doc.levels.levels_counts
@@ -116,11 +121,13 @@ def test_gex_by_dte_buckets_zero_dte_share_dex_and_counts():
 def test_without_a_usable_iv_the_black_scholes_levels_are_null():
     no_iv = chain({"type": "C", "strike": 100, "iv": math.nan}, {"type": "P", "strike": 95, "iv": 42.0})
     doc = compute_dealer_metrics(no_iv, 100.0, DealerParams(), context())
-    assert doc.levels.zero_gamma is None and doc.levels.gamma_at_spot is None
+    assert doc.levels.zero_gamma is None
+    assert doc.levels.gamma_at_spot is None
     assert doc.levels.call_gex_wall == 100.0  # provider gamma: still known
     assert "no_usable_iv_for_levels" in doc.metadata.diagnostics
     nothing = compute_dealer_metrics(None, 100.0, DealerParams(), context())
-    assert nothing.levels.zero_gamma_method == "bs_spot_sweep_pm20" and nothing.levels.universe == "all_open_interest"
+    assert nothing.levels.zero_gamma_method == "bs_spot_sweep_pm20"
+    assert nothing.levels.universe == "all_open_interest"
     assert [(b.dte_min, b.dte_max, b.gex_net, b.gex_total, b.vanna_exposure, b.charm_exposure)
             for b in nothing.levels.gex_by_dte] == [
         (0, 0, 0, 0, 0, 0), (1, 7, 0, 0, 0, 0), (8, 30, 0, 0, 0, 0), (31, 60, 0, 0, 0, 0), (61, 90, 0, 0, 0, 0),
@@ -167,7 +174,8 @@ def test_the_sign_convention_flips_every_sign_and_keeps_zero_gamma_and_the_walls
     book = _random_book(seed)
     kapman = compute_dealer_metrics(book, 100.0, DealerParams(), context()).levels
     industry = compute_dealer_metrics(book, 100.0, DealerParams(sign_convention="industry"), context()).levels
-    assert industry.gamma_at_spot == -kapman.gamma_at_spot and industry.dex_net == -kapman.dex_net
+    assert industry.gamma_at_spot == -kapman.gamma_at_spot
+    assert industry.dex_net == -kapman.dex_net
     assert [b.gex_net for b in industry.gex_by_dte] == [-b.gex_net for b in kapman.gex_by_dte]
     assert [b.gex_total for b in industry.gex_by_dte] == [b.gex_total for b in kapman.gex_by_dte]
     assert industry.zero_gamma == kapman.zero_gamma

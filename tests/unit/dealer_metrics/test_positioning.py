@@ -74,17 +74,22 @@ def test_levels_count_every_open_contract_whatever_the_seed_thresholds():
 def test_levels_exist_even_when_nothing_passes_the_seed_filters():
     thin = chain({"type": "C", "strike": 100, "oi": 10}, {"type": "P", "strike": 95, "oi": 20, "gamma": 0.06})
     doc = compute_dealer_metrics(thin, 100.0, DealerParams(), context())
-    assert doc.processing_status == "NO_ELIGIBLE_OPTIONS" and doc.gex_net is None
-    assert doc.levels.levels_counts.universe_contracts == 2 and doc.levels.gamma_at_spot is not None
-    assert doc.levels.call_gex_wall == 100.0 and doc.positioning.call_resistance[0].strike == 100.0
+    assert doc.processing_status == "NO_ELIGIBLE_OPTIONS"
+    assert doc.gex_net is None
+    assert doc.levels.levels_counts.universe_contracts == 2
+    assert doc.levels.gamma_at_spot is not None
+    assert doc.levels.call_gex_wall == 100.0
+    assert doc.positioning.call_resistance[0].strike == 100.0
     # without the seed's flip the flip-relative keys say so
     assert (doc.positioning.flip_status, doc.positioning.position_vs_flip) == ("none", "unknown")
 
 
 def test_position_against_a_level_and_the_flip_band():
     # |S / level − 1| ≤ 0.005 is `at`: 100 / 100.5 − 1 = −0.004975; 100 / 99.4 − 1 = +0.006036
-    assert position_vs(100.0, 100.5) == "at" and position_vs(100.0, 99.4) == "above"
-    assert position_vs(100.0, 100.7) == "below" and position_vs(100.0, None) == "unknown"
+    assert position_vs(100.0, 100.5) == "at"
+    assert position_vs(100.0, 99.4) == "above"
+    assert position_vs(100.0, 100.7) == "below"
+    assert position_vs(100.0, None) == "unknown"
     # |flip / S − 1| ≤ 0.15 is ok: 114 → 0.14, 86 → 0.14, 116 → 0.16
     assert (flip_status(100.0, 114.0), flip_status(100.0, 86.0), flip_status(100.0, 116.0)) == (
         "ok", "ok", "out_of_band"
@@ -202,20 +207,28 @@ def test_every_13_1_and_13_2_key_matches_the_oracle_on_random_chains(seed, sign)
     expected = oracle(rows, spot, sign)
     levels, positioning = doc.levels, doc.positioning
     assert levels.levels_counts.universe_contracts == expected["universe"]
-    assert close(levels.vanna_exposure, expected["vanna"], 2) and close(levels.charm_exposure, expected["charm"], 2)
+    assert close(levels.vanna_exposure, expected["vanna"], 2)
+    assert close(levels.charm_exposure, expected["charm"], 2)
     for bucket, (net, gross, vanna, charm) in zip(levels.gex_by_dte, expected["buckets"], strict=True):
-        assert close(bucket.gex_net, net, 2) and close(bucket.gex_total, gross, 2)
-        assert close(bucket.vanna_exposure, vanna, 2) and close(bucket.charm_exposure, charm, 2)
+        assert close(bucket.gex_net, net, 2)
+        assert close(bucket.gex_total, gross, 2)
+        assert close(bucket.vanna_exposure, vanna, 2)
+        assert close(bucket.charm_exposure, charm, 2)
     assert close(levels.zero_dte_share, expected["zero_dte_share"], 4)
     for written, (strike, gex, distance) in zip(positioning.call_resistance, expected["resistance"], strict=True):
-        assert written.strike == strike and close(written.gex, gex, 2) and close(written.distance_pct, distance, 2)
+        assert written.strike == strike
+        assert close(written.gex, gex, 2)
+        assert close(written.distance_pct, distance, 2)
     for written, (strike, gex, distance) in zip(positioning.put_support, expected["support"], strict=True):
-        assert written.strike == strike and close(written.gex, gex, 2) and close(written.distance_pct, distance, 2)
+        assert written.strike == strike
+        assert close(written.gex, gex, 2)
+        assert close(written.distance_pct, distance, 2)
     assert len(positioning.call_resistance) == len(expected["resistance"])
     assert len(positioning.put_support) == len(expected["support"])
     # §13.1 percentages from the unrounded levels (zero gamma and the flip have their own oracles)
     result = compute_dealer(chain(*rows), spot, DealerParams(sign_convention=sign))
     flip, z = result.gamma_flip, result.levels.zero_gamma
-    assert z is not None and len(expected["resistance"]) == len(expected["support"]) == 3  # not vacuous
+    assert z is not None
+    assert len(expected["resistance"]) == len(expected["support"]) == 3  # not vacuous
     assert close(positioning.spot_vs_zero_gamma_pct, None if z is None else (spot - z) / z * 100, 2)
     assert close(positioning.spot_vs_flip_pct, None if flip is None else (spot - flip) / flip * 100, 2)

@@ -29,7 +29,8 @@ def test_a_crossing_beyond_the_first_windows_is_found_where_the_algebra_says(cal
     book = _two_contract_book(call_strike, put_strike)
     quick = compute_dealer(book, 100.0, YEAR_LONG).levels
     whole = compute_dealer(book, 100.0, YEAR_LONG, whole_profile=True).levels
-    assert quick.zero_gamma == pytest.approx(exact, abs=0.01) and quick.zero_gamma == whole.zero_gamma
+    assert quick.zero_gamma == pytest.approx(exact, abs=0.01)
+    assert quick.zero_gamma == whole.zero_gamma
     assert whole.gamma_profile.shape == (161,)
 
 

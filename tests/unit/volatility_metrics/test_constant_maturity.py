@@ -40,7 +40,8 @@ def test_strike_iv_is_the_mean_of_the_call_and_the_put_and_atm_iv_is_linear_in_s
     assert _ivs(atm_term_structure(SMILE, 102.0)) == pytest.approx([0.204], rel=1e-12)
     assert _ivs(atm_term_structure(SMILE, 100.0)) == [0.22]  # a strike exactly at spot gives its own IV
     assert _ivs(atm_term_structure(SMILE, 97.0)) == pytest.approx([0.30 + 0.4 * (0.22 - 0.30)], rel=1e-12)
-    assert len(atm_term_structure(SMILE, 106.0)) == 0 and len(atm_term_structure(SMILE, 94.0)) == 0
+    assert len(atm_term_structure(SMILE, 106.0)) == 0
+    assert len(atm_term_structure(SMILE, 94.0)) == 0
     curve = atm_term_structure(SMILE, 102.0)
     assert (curve.years.tolist(), curve.dte_days.tolist()) == ([30 / 365], [30.0])  # T = DTE / 365 without a clock
 
@@ -107,7 +108,8 @@ def test_a_risk_reversal_pair_never_spans_two_expiries():
         *_legs("C", [101.0, 106.0], [0.35, 0.15], [0.4, 0.6], dte=60),  # 0.4 + 0.5 · 0.2 = 0.5
     )
     points = risk_reversal_curve(book, 100.0, is_call=True)
-    assert points.dte_days.tolist() == [60.0] and _ivs(points) == pytest.approx([0.5], rel=1e-12)
+    assert points.dte_days.tolist() == [60.0]
+    assert _ivs(points) == pytest.approx([0.5], rel=1e-12)
 
 
 def _book(spot_iv_20: float, spot_iv_40: float):
@@ -128,13 +130,15 @@ def test_the_volatility_document_carries_the_constant_maturity_keys():
     figures = result.figures
     # ATM IV per expiry: mean of call and put at the 100 strike: 0.21 and 0.31; T = DTE / 365 (no clock)
     assert figures.atm_iv_30d == pytest.approx(math.sqrt((0.21**2 * 20 + (0.31**2 * 40 - 0.21**2 * 20) * 0.5) / 30))
-    assert figures.atm_iv_90d is None and "atm_iv_90d:no_expiry_beyond_90d" in result.diagnostics
+    assert figures.atm_iv_90d is None
+    assert "atm_iv_90d:no_expiry_beyond_90d" in result.diagnostics
     assert figures.atm_term_structure is None
     # 25-delta IVs are flat within each type and expiry: calls 0.20 / 0.30, puts 0.22 / 0.32 at 20 / 40 days.
     # At 30 days by total variance: calls √((0.04·20 + (0.09·40 − 0.04·20)/2) / 30) = √(2.2/30) = 0.270801,
     # puts √((0.0484·20 + (0.1024·40 − 0.0484·20)/2) / 30) = √(2.532/30) = 0.290517: 1.9716 points, not 2
     expected = (math.sqrt(2.532 / 30) - math.sqrt(2.2 / 30)) * 100
-    assert figures.rr25_30d == pytest.approx(expected, rel=1e-9) and round(expected, 4) == 1.9716
+    assert figures.rr25_30d == pytest.approx(expected, rel=1e-9)
+    assert round(expected, 4) == 1.9716
     assert result.processing_status == "PARTIAL"  # decided by the six core metrics, not by these keys
 
 
@@ -147,10 +151,13 @@ def test_iv30_rank_ranks_the_written_atm_iv_30d_against_its_own_history():
     short = compute_volatility(
         _book(0.2, 0.3), np.empty(0), VolatilityParams(), spot=100.0, history_30d=history_30d[:3]
     )
-    assert short.figures.iv30_rank is None and "iv30_rank:insufficient_history(3<20)" in short.diagnostics
+    assert short.figures.iv30_rank is None
+    assert "iv30_rank:insufficient_history(3<20)" in short.diagnostics
 
 
 def test_without_a_spot_the_constant_maturity_keys_are_null_with_no_spot():
     result = compute_volatility(_book(0.2, 0.3), np.empty(0), VolatilityParams(), spot=None)
-    assert result.figures.atm_iv_30d is None and result.figures.rr25_30d is None
-    assert "no_spot" in result.diagnostics and result.figures.average_iv is not None
+    assert result.figures.atm_iv_30d is None
+    assert result.figures.rr25_30d is None
+    assert "no_spot" in result.diagnostics
+    assert result.figures.average_iv is not None

@@ -55,7 +55,8 @@ def test_front_straddle_nearest_strike_wins_without_a_tie():
 def test_expected_move_document_by_hand():
     doc = compute_volatility_metrics(chain(*STRADDLES), np.empty(0), VolatilityParams(), context(), spot=100.0)
     front, d30 = doc.expected_move.front, doc.expected_move.d30
-    assert front.expiry == "2024-01-05" and front.dte == 3  # session 2024-01-02 + 3 days
+    assert front.expiry == "2024-01-05"
+    assert front.dte == 3  # session 2024-01-02 + 3 days
     assert (front.straddle_strike, front.straddle_price, front.straddle_pct) == (97.5, 4.1, 4.1)
     assert (front.lower, front.upper) == (95.9, 104.1)
     # ATM IV of the DTE-3 expiry is 0.20 (every strike 0.20): 100 · 0.20 · √(3/365) = 1.81319
@@ -70,10 +71,13 @@ def test_front_without_atm_iv_keeps_its_straddle():
     contracts = [{**c, "iv": NAN} if c["dte"] < 60 else c for c in STRADDLES]
     doc = compute_volatility_metrics(chain(*contracts), np.empty(0), VolatilityParams(), context(), spot=100.0)
     front = doc.expected_move.front
-    assert front.straddle_price == 4.1 and front.iv_move is None and front.iv_move_pct is None
+    assert front.straddle_price == 4.1
+    assert front.iv_move is None
+    assert front.iv_move_pct is None
     assert "front:no_atm_iv" in doc.expected_move.diagnostics
     # only the 60-day expiry has an ATM IV now: no 30-day IV without an expiry on both sides
-    assert doc.expected_move.d30.iv_move is None and "d30:no_atm_iv" in doc.expected_move.diagnostics
+    assert doc.expected_move.d30.iv_move is None
+    assert "d30:no_atm_iv" in doc.expected_move.diagnostics
 
 
 def test_no_quoted_straddle_and_no_spot():
@@ -91,7 +95,8 @@ def test_no_quoted_straddle_and_no_spot():
 
 def test_no_options_document_keeps_every_key():
     doc = compute_volatility_metrics(None, np.empty(0), VolatilityParams(), context(), spot=100.0)
-    assert doc.processing_status == "NO_OPTIONS" and doc.diagnostics == ["no_options_snapshot"]
+    assert doc.processing_status == "NO_OPTIONS"
+    assert doc.diagnostics == ["no_options_snapshot"]
     assert set(doc.expected_move.front.model_dump().values()) == {None}
     assert set(doc.realized.model_dump()) >= {
         "diagnostics",
@@ -101,4 +106,5 @@ def test_no_options_document_keeps_every_key():
         "bars_used",
         "session_gaps",
     }
-    assert doc.realized.bars_used == 0 and "hv_20:insufficient_bars(0<21)" in doc.realized.diagnostics
+    assert doc.realized.bars_used == 0
+    assert "hv_20:insufficient_bars(0<21)" in doc.realized.diagnostics

@@ -53,14 +53,17 @@ def test_status_of_the_hand_chain():
     assert doc.confidence == "low"  # 4 valid-IV contracts < 20
     assert doc.status == "LIMITED"
     assert doc.metadata.counts.with_iv_contracts == 4
-    assert doc.metadata.counts.front_month_contracts == 3 and doc.metadata.counts.back_month_contracts == 1
-    assert doc.metadata.history.points == 20 and doc.metadata.history.min == 0.3
+    assert doc.metadata.counts.front_month_contracts == 3
+    assert doc.metadata.counts.back_month_contracts == 1
+    assert doc.metadata.history.points == 20
+    assert doc.metadata.history.min == 0.3
 
 
 def test_simple_mean_when_no_open_interest():
     m = compute(*[{**c, "oi": 0} for c in FOUR]).metrics
     assert m.average_iv == 0.35  # (0.2 + 0.3 + 0.4 + 0.5) / 4
-    assert m.put_call_ratio_oi is None and m.oi_ratio is None
+    assert m.put_call_ratio_oi is None
+    assert m.oi_ratio is None
 
 
 def test_skew_falls_back_to_strike_percentiles_without_deltas():
@@ -111,7 +114,8 @@ def test_iv_rank_and_percentile_functions():
 
 def test_iv_rank_clamped_outside_history_is_flagged():
     doc = compute(*FOUR, history=np.array([0.1] * 10 + [0.2] * 10))
-    assert doc.metrics.iv_rank == 100.0 and doc.metrics.iv_percentile == 100.0
+    assert doc.metrics.iv_rank == 100.0
+    assert doc.metrics.iv_percentile == 100.0
     assert "iv_rank:clamped_outside_history_range" in doc.diagnostics
 
 

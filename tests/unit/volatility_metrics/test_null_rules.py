@@ -19,8 +19,11 @@ def compute(*contracts, history=HISTORY):
 def test_no_calls():
     doc = compute({"type": "P", "strike": 90, "dte": 30, "iv": 0.4}, {"type": "P", "strike": 95, "dte": 90, "iv": 0.3})
     m = doc.metrics
-    assert m.avg_call_iv is None and m.iv_skew is None and m.iv_skew_call_put is None
-    assert m.put_call_ratio_oi is None and m.put_call_volume_ratio is None
+    assert m.avg_call_iv is None
+    assert m.iv_skew is None
+    assert m.iv_skew_call_put is None
+    assert m.put_call_ratio_oi is None
+    assert m.put_call_volume_ratio is None
     assert m.average_iv == 0.35
     assert doc.processing_status == "PARTIAL"
     assert "put_call_ratio_oi:no_call_open_interest" in doc.diagnostics
@@ -35,8 +38,10 @@ def test_no_put_call_volume():
 
 def test_no_contracts_in_a_dte_window():
     doc = compute({"type": "C", "strike": 100, "dte": 30}, {"type": "P", "strike": 90, "dte": 30})
-    assert doc.metrics.front_month_iv == 0.3 and doc.metrics.back_month_iv is None
-    assert doc.metrics.iv_term_structure is None and doc.metrics.iv_term_structure_slope is None
+    assert doc.metrics.front_month_iv == 0.3
+    assert doc.metrics.back_month_iv is None
+    assert doc.metrics.iv_term_structure is None
+    assert doc.metrics.iv_term_structure_slope is None
     assert "iv_term_structure:no_back_month_contracts" in doc.diagnostics
 
 
@@ -46,18 +51,22 @@ def test_window_edges():
         *[{"type": "C", "strike": 100 + d, "dte": d, "iv": 0.1 + d / 1000} for d in (14, 15, 45, 46, 59, 60, 120, 121)]
     )
     counts = doc.metadata.counts
-    assert counts.front_month_contracts == 2 and counts.back_month_contracts == 2
+    assert counts.front_month_contracts == 2
+    assert counts.back_month_contracts == 2
     assert doc.metrics.front_month_iv == round((0.115 + 0.145) / 2, 4)
     assert doc.metrics.back_month_iv == round((0.16 + 0.22) / 2, 4)
 
 
 def test_short_and_flat_history():
     short = compute({"type": "C", "strike": 100}, {"type": "P", "strike": 95}, history=HISTORY[:12])
-    assert short.metrics.iv_rank is None and short.metrics.iv_percentile is None
+    assert short.metrics.iv_rank is None
+    assert short.metrics.iv_percentile is None
     assert "iv_rank:insufficient_history(12<20)" in short.diagnostics
-    assert short.processing_status == "PARTIAL" and short.confidence == "low"
+    assert short.processing_status == "PARTIAL"
+    assert short.confidence == "low"
     flat = compute({"type": "C", "strike": 100}, {"type": "P", "strike": 95}, history=np.full(25, 0.3))
-    assert flat.metrics.iv_rank is None and flat.metrics.iv_percentile == 100.0
+    assert flat.metrics.iv_rank is None
+    assert flat.metrics.iv_percentile == 100.0
     assert "iv_rank:flat_history" in flat.diagnostics
 
 
@@ -82,8 +91,10 @@ def test_nan_inputs():
         {"type": "P", "strike": math.nan},
         {"type": "C", "strike": 105, "oi": math.nan},
     )
-    assert doc.metadata.counts.malformed == 2 and doc.metadata.counts.iv_out_of_range == 2
-    assert doc.metrics.average_iv is None and doc.status == "INVALID"
+    assert doc.metadata.counts.malformed == 2
+    assert doc.metadata.counts.iv_out_of_range == 2
+    assert doc.metrics.average_iv is None
+    assert doc.status == "INVALID"
     assert "average_iv:no_valid_iv_contracts" in doc.diagnostics
 
 
@@ -94,7 +105,8 @@ def test_absurd_greeks_are_malformed_as_for_dealer_metrics():
         {"type": "P", "strike": 90, "iv": 0.9, "gamma": 1e300},
     )
     # the same rule as §5.1: both absurd contracts are malformed, so their IV never enters a mean
-    assert doc.metadata.counts.malformed == 2 and doc.metrics.average_iv == 0.2
+    assert doc.metadata.counts.malformed == 2
+    assert doc.metrics.average_iv == 0.2
 
 
 def test_expired_contracts_are_excluded_and_counted():

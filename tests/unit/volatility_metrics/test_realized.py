@@ -129,7 +129,8 @@ def test_estimators_match_the_oracle_on_random_bars(seed):
     for key, value in expected.items():
         assert getattr(figures, key) == pytest.approx(value, rel=1e-10), key
         assert round(getattr(figures, key), REALIZED_DIGITS[key]) == round(value, REALIZED_DIGITS[key]), key
-    assert figures.bars_used == 121 and figures.session_gaps == 0
+    assert figures.bars_used == 121
+    assert figures.session_gaps == 0
 
 
 # ---------------------------------------------------------------- the rules
@@ -141,9 +142,13 @@ def _walk(count):
 
 def test_too_few_bars_null_the_estimators_that_need_more():
     figures = compute_realized(_bars(_walk(20)), None, atm_iv_30d=0.2)
-    assert figures.hv_10 is not None and figures.parkinson_20 is not None and figures.garman_klass_20 is not None
+    assert figures.hv_10 is not None
+    assert figures.parkinson_20 is not None
+    assert figures.garman_klass_20 is not None
     assert (figures.hv_20, figures.hv_60, figures.hv_120, figures.yang_zhang_20) == (None, None, None, None)
-    assert figures.iv_hv_ratio is None and figures.vrp_30d is None and figures.hv20_hv60_ratio is None
+    assert figures.iv_hv_ratio is None
+    assert figures.vrp_30d is None
+    assert figures.hv20_hv60_ratio is None
     assert "hv_20:insufficient_bars(20<21)" in figures.diagnostics
     assert "yang_zhang_20:insufficient_bars(20<21)" in figures.diagnostics
     assert "hv_120:insufficient_bars(20<121)" in figures.diagnostics
@@ -152,8 +157,11 @@ def test_too_few_bars_null_the_estimators_that_need_more():
 
 def test_no_bars_at_all():
     figures = compute_realized(OhlcvBars.empty(), dt.date(2024, 1, 2), atm_iv_30d=None)
-    assert figures.bars_used == 0 and figures.session_gaps is None and figures.hv_10 is None
-    assert "hv_10:insufficient_bars(0<11)" in figures.diagnostics and "no_bar_for_date" in figures.diagnostics
+    assert figures.bars_used == 0
+    assert figures.session_gaps is None
+    assert figures.hv_10 is None
+    assert "hv_10:insufficient_bars(0<11)" in figures.diagnostics
+    assert "no_bar_for_date" in figures.diagnostics
 
 
 @pytest.mark.parametrize(
@@ -174,7 +182,8 @@ def test_an_invalid_bar_nulls_every_window_that_holds_it(bad):
     assert figures.hv_10 == pytest.approx(_oracle_hv([r[3] for r in rows], 10), rel=1e-10)
     assert figures.hv_20 is figures.hv_60 is figures.hv_120 is None
     assert figures.parkinson_20 is figures.garman_klass_20 is figures.yang_zhang_20 is None
-    assert figures.iv_hv_ratio is None and figures.bars_used == 121
+    assert figures.iv_hv_ratio is None
+    assert figures.bars_used == 121
     assert figures.diagnostics == (f"ohlcv_invalid_bar:{bars.dates[-15]}",)
 
 
@@ -183,7 +192,8 @@ def test_session_gaps_are_counted_and_the_bars_used_as_stored():
     days = np.busday_offset(np.datetime64("2024-03-01"), np.arange(14), roll="forward")
     kept = np.delete(days, [4, 9])  # two sessions without a bar
     figures = compute_realized(_bars(rows, dates=kept, sessions=days), kept[-1].astype(dt.date), atm_iv_30d=None)
-    assert figures.session_gaps == 2 and "ohlcv_gap" in figures.diagnostics
+    assert figures.session_gaps == 2
+    assert "ohlcv_gap" in figures.diagnostics
     assert figures.hv_10 == pytest.approx(_oracle_hv([r[3] for r in rows], 10), rel=1e-12)
     assert "no_bar_for_date" not in figures.diagnostics
 
@@ -191,12 +201,16 @@ def test_session_gaps_are_counted_and_the_bars_used_as_stored():
 def test_no_bar_dated_the_session():
     bars = _bars(_walk(30), start=dt.date(2024, 1, 2))
     figures = compute_realized(bars, dt.date(2024, 3, 28), atm_iv_30d=None)
-    assert "no_bar_for_date" in figures.diagnostics and figures.hv_20 is not None
+    assert "no_bar_for_date" in figures.diagnostics
+    assert figures.hv_20 is not None
 
 
 def test_ratios_against_iv_by_hand():
     # a flat close gives hv = 0 exactly: the ratio is null, the premium is the IV itself
     rows = [(100.0, 101.0, 99.0, 100.0)] * 61
     figures = compute_realized(_bars(rows), None, atm_iv_30d=0.2)
-    assert figures.hv_20 == 0.0 and figures.iv_hv_ratio is None and figures.vrp_30d == pytest.approx(20.0)
-    assert figures.hv20_hv60_ratio is None and "iv_hv_ratio:hv_20_is_zero" in figures.diagnostics
+    assert figures.hv_20 == 0.0
+    assert figures.iv_hv_ratio is None
+    assert figures.vrp_30d == pytest.approx(20.0)
+    assert figures.hv20_hv60_ratio is None
+    assert "iv_hv_ratio:hv_20_is_zero" in figures.diagnostics
