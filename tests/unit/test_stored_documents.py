@@ -26,7 +26,8 @@ def _old() -> tuple[dict, dict]:
 
 def test_a_current_document_reads_every_key():
     dealer, vol = read_dealer(STORED["dealer"]), read_volatility(STORED["volatility"])
-    assert dealer is not None and vol is not None
+    assert dealer is not None
+    assert vol is not None
     assert dealer.model_dump(mode="json") == STORED["dealer"]
     assert vol.model_dump(mode="json") == STORED["volatility"]
 
@@ -34,7 +35,8 @@ def test_a_current_document_reads_every_key():
 def test_an_older_document_reads_with_the_newer_keys_null():
     dealer_json, vol_json = _old()
     dealer, vol = read_dealer(dealer_json), read_volatility(vol_json)
-    assert dealer is not None and vol is not None
+    assert dealer is not None
+    assert vol is not None
     assert (dealer.levels, dealer.positioning, dealer.changes) == (None, None, None)
     assert (vol.realized, vol.expected_move) == (None, None)
     assert all(getattr(vol.metrics, key) is None for key in NEW_METRICS)
@@ -62,10 +64,12 @@ def test_show_reads_a_current_document_through_the_models():
 def test_an_unreadable_document_is_absent_with_a_note():
     dealer_json = {**STORED["dealer"], "gex_net": "a lot"}
     vol_json = {**STORED["volatility"], "metrics": ["not", "an", "object"]}
-    assert read_dealer(dealer_json) is None and read_volatility(vol_json) is None
+    assert read_dealer(dealer_json) is None
+    assert read_volatility(vol_json) is None
     assert read_dealer({"status": "OK"}) is None  # a seed key missing is not an older version: unreadable
     row = _row("GAPPY", dealer_json, vol_json)
-    assert row.gex_net is None and row.average_iv is None
+    assert row.gex_net is None
+    assert row.average_iv is None
     assert row.note == "dealer document unreadable; volatility document unreadable"
     assert _row("GAPPY", None, None).note == "no dealer document; no volatility document"
 
@@ -73,7 +77,10 @@ def test_an_unreadable_document_is_absent_with_a_note():
 def test_dashboard_cells_say_n_a_for_what_an_older_or_unreadable_document_lacks():
     dealer_json, vol_json = _old()
     old = _cells(read_dealer(dealer_json), read_volatility(vol_json))
-    assert old["zero_gamma"][0] == "n/a" and old["iv30"][0] == "n/a" and old["changes"][0] == "n/a"
+    assert old["zero_gamma"][0] == "n/a"
+    assert old["iv30"][0] == "n/a"
+    assert old["changes"][0] == "n/a"
     assert old["status"][0] == STORED["dealer"]["status"]
     garbage = _cells(read_dealer({**STORED["dealer"], "status": 7}), None)
-    assert garbage["status"][0] == "n/a" and garbage["spot"][0] == "n/a"
+    assert garbage["status"][0] == "n/a"
+    assert garbage["spot"][0] == "n/a"
