@@ -21,11 +21,11 @@ from app.domain.dealer.exposure import (
     compute_gex_profile,
     compute_gex_slope,
     compute_walls,
-    unique_strikes,
 )
 from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
 from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
 from app.domain.envelope import missing_chain_reason
+from app.domain.grouping import unique_strikes
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
 from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.domain.rounding import round_or_none

@@ -94,7 +94,7 @@ class Sweep:
         profile = np.empty(GRID_LEVELS)
         done = 0  # levels either side of spot already swept
         for width in WINDOWS:
-            fresh = np.r_[middle - width : middle - done, middle + done + (done > 0) : middle + width + 1]
+            fresh = _levels_between((middle - width, middle - done), (middle + done + (done > 0), middle + width + 1))
             profile[fresh] = self.gamma_at(fresh)
             done = width
             window = slice(middle - width, middle + width + 1)
@@ -103,10 +103,15 @@ class Sweep:
             if width == middle or (zero is not None and abs(zero - spot) < reach):
                 break
         if whole_profile and done < middle:
-            rest = np.r_[0 : middle - done, middle + done + 1 : GRID_LEVELS]
+            rest = _levels_between((0, middle - done), (middle + done + 1, GRID_LEVELS))
             profile[rest] = self.gamma_at(rest)
             done = middle
         return (profile if done == middle else np.empty(0)), zero
+
+
+def _levels_between(below: tuple[int, int], above: tuple[int, int]) -> npt.NDArray[np.intp]:
+    """Grid indices of two half-open ranges (np.r_ without its parsing: a sweep takes several)."""
+    return np.concatenate((np.arange(*below, dtype=np.intp), np.arange(*above, dtype=np.intp)))
 
 
 @dataclass(frozen=True, slots=True)
