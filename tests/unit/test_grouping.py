@@ -122,3 +122,22 @@ def test_front_straddle_with_strikes_equal_to_four_decimals() -> None:
     assert straddle is not None
     assert straddle.price == pytest.approx(1.1 + 2.1)
     assert straddle.dte == 3
+
+
+def test_total_variance_iv_bisects_an_ascending_curve_as_the_scan_does() -> None:
+    from app.domain.volatility.constant_maturity import ExpiryCurve, total_variance_iv
+
+    years = np.array([7, 21, 45, 90, 180]) / 365
+    iv = np.array([0.30, 0.26, 0.24, 0.22, 0.21])
+    ascending = ExpiryCurve(years, years * 365, iv)
+    order = np.array([3, 0, 4, 2, 1])  # the same expiries out of order: the scan is taken
+    shuffled = ExpiryCurve(years[order], years[order] * 365, iv[order])
+    for horizon in (30 / 365, 90 / 365, 7 / 365, 180 / 365, 1 / 365, 200 / 365):
+        assert total_variance_iv(ascending, horizon) == total_variance_iv(shuffled, horizon)
+    # 30 days: between 21 and 45 days, total variance linear in T (worked by hand)
+    w1, w2 = 0.26**2 * 21 / 365, 0.24**2 * 45 / 365
+    expected = np.sqrt((w1 + (w2 - w1) * (30 - 21) / (45 - 21)) / (30 / 365))
+    assert total_variance_iv(ascending, 30 / 365) == pytest.approx(expected, rel=1e-12)
+    assert total_variance_iv(ascending, 90 / 365) == 0.22  # an expiry exactly at H gives its own IV
+    assert total_variance_iv(ascending, 1 / 365) is None
+    assert total_variance_iv(ascending, 200 / 365) is None

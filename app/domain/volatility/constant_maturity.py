@@ -110,12 +110,18 @@ def total_variance_iv(curve: ExpiryCurve, horizon_years: float) -> float | None:
     the smallest T ≥ H, total variance w = IV²·T linear in T, IV = √(w_H / H). An expiry exactly
     at H gives its own IV; without an expiry on both sides, None (no extrapolation)."""
     years = curve.years
-    below = np.flatnonzero(years <= horizon_years)
-    above = np.flatnonzero(years >= horizon_years)
-    if below.size == 0 or above.size == 0:
-        return None
-    first = int(below[np.argmax(years[below])])
-    second = int(above[np.argmin(years[above])])
+    if years.shape[0] and np.all(years[1:] > years[:-1]):  # a curve's expiries ascend: two bisections
+        first = int(np.searchsorted(years, horizon_years, side="right")) - 1
+        second = int(np.searchsorted(years, horizon_years, side="left"))
+        if first < 0 or second == years.shape[0]:
+            return None
+    else:
+        below = np.flatnonzero(years <= horizon_years)
+        above = np.flatnonzero(years >= horizon_years)
+        if below.size == 0 or above.size == 0:
+            return None
+        first = int(below[np.argmax(years[below])])
+        second = int(above[np.argmin(years[above])])
     t1, t2, iv1, iv2 = (float(x) for x in (years[first], years[second], curve.iv[first], curve.iv[second]))
     if t1 == t2:
         return iv1
