@@ -192,9 +192,7 @@ def _figures(
     dte = iv_chain.dte_days
     call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], dte[calls], "calls")
     put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], dte[puts], "puts")
-    oi_all, vol_all = ratio_chain.open_interest, ratio_chain.volume
-    call_oi, put_oi = float(oi_all[ratio_chain.is_call].sum()), float(oi_all[ratio_chain.is_put].sum())
-    call_volume, put_volume = float(vol_all[ratio_chain.is_call].sum()), float(vol_all[ratio_chain.is_put].sum())
+    call_oi, put_oi, call_volume, put_volume = _type_sums(ratio_chain)
     total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
     front, back = front_and_back_windows(dte)
     front_iv, back_iv = mean_or_none(iv[front]), mean_or_none(iv[back])
@@ -237,6 +235,17 @@ def _figures(
         levels, skew_notes, call_leg, front_iv, rank_gap, iv30_gap, front_count, back_count, total_oi, total_volume
     )
     return figures, notes
+
+
+def _type_sums(chain: OptionChain) -> tuple[float, float, float, float]:
+    """Open interest of calls and puts, then their volume (§6.2's ratios)."""
+    oi, volume = chain.open_interest, chain.volume
+    return (
+        float(oi[chain.is_call].sum()),
+        float(oi[chain.is_put].sum()),
+        float(volume[chain.is_call].sum()),
+        float(volume[chain.is_put].sum()),
+    )
 
 
 def _diagnostics(
