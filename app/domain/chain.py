@@ -69,22 +69,10 @@ class OptionChain:
         """
         strike_arr = np.asarray(strike, dtype=np.float64)
         n = strike_arr.shape[0]
-        kinds = np.asarray(option_type)
-        if kinds.dtype.kind in "iuf":  # +1 call, -1 put (the repositories' compact encoding)
-            is_call = kinds == 1
-            is_put = kinds == -1
-        else:
-            kinds = kinds.astype(str)
-            is_call = kinds == "C"
-            is_put = kinds == "P"
+        is_call, is_put = _kinds(option_type)
 
         def col(values, fill: float) -> FloatArray:
-            if values is None:
-                return np.full(n, fill)
-            arr = np.array(values, dtype=np.float64)
-            if arr.shape != (n,):
-                raise ValueError(f"column length {arr.shape} does not match {n} strikes")
-            return arr
+            return _column(values, fill, n)
 
         oi = col(open_interest, 0.0)
         vol = col(volume, 0.0)
@@ -120,6 +108,25 @@ class OptionChain:
 
     def take(self, mask: BoolArray) -> OptionChain:
         return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
+
+
+def _kinds(option_type) -> tuple[BoolArray, BoolArray]:
+    """(is_call, is_put) from 'C'/'P' or the repositories' compact encoding (+1 call, −1 put)."""
+    kinds = np.asarray(option_type)
+    if kinds.dtype.kind in "iuf":
+        return kinds == 1, kinds == -1
+    kinds = kinds.astype(str)
+    return kinds == "C", kinds == "P"
+
+
+def _column(values, fill: float, n: int) -> FloatArray:
+    """One float column of n rows (a copy: the chain's arrays are its own); `fill` when not given."""
+    if values is None:
+        return np.full(n, fill)
+    arr = np.array(values, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ValueError(f"column length {arr.shape} does not match {n} strikes")
+    return arr
 
 
 # SPEC §5.1: greeks no option can have. A finite absurd value (a delta of 1e305, a gamma of 1e300)

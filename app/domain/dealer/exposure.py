@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain
+from app.domain.grouping import unique_strikes
 from app.domain.models import Confidence, Position, Status
 
 DGPI_SLOPE_WEIGHT = 0.01
@@ -44,18 +44,6 @@ class WallLevel:
     contracts: int
     distance_from_spot: float  # K − S
     moneyness: float  # |K − S| / S
-
-
-def unique_strikes(strike: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    """np.unique(strike, return_inverse=True), without its sort when the strikes are already ascending
-    (a chain's canonical order, kept by every subset of it): the same arrays, a fraction of the time."""
-    if strike.shape[0] and np.all(strike[1:] >= strike[:-1]):
-        first = np.empty(strike.shape[0], dtype=bool)
-        first[0] = True
-        np.not_equal(strike[1:], strike[:-1], out=first[1:])
-        return strike[first], np.cumsum(first) - 1
-    strikes, inverse = np.unique(strike, return_inverse=True)
-    return strikes, inverse
 
 
 def contract_sign(is_call: BoolArray, convention: str) -> FloatArray:

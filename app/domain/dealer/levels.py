@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain, usable_iv
-from app.domain.dealer.exposure import contract_sign, unique_strikes
+from app.domain.dealer.exposure import contract_sign
 from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, spot_exposures, sweep_levels
+from app.domain.grouping import unique_strikes
 
 UNIVERSE = "all_open_interest"
 ZERO_GAMMA_METHOD = "bs_spot_sweep_pm20"

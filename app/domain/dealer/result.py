@@ -21,11 +21,11 @@ from app.domain.dealer.exposure import (
     compute_gex_profile,
     compute_gex_slope,
     compute_walls,
-    unique_strikes,
 )
 from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
 from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
 from app.domain.envelope import missing_chain_reason
+from app.domain.grouping import unique_strikes
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
 from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.domain.rounding import round_or_none
@@ -162,29 +162,22 @@ def compute_seed(
             spot=spot,
             diagnostics=("no_eligible_options",),
         )
+    return _seed_figures(base, eligible, spot, iv_rank)
 
-    diagnostics: list[str] = []
+
+def _seed_figures(base: DealerResult, eligible: OptionChain, spot: float, iv_rank: float | None) -> DealerResult:
+    """§5.2–5.3 figures of a chain with a spot and at least one eligible contract."""
+    params, eligibility, total_oi = base.params, base.eligibility, base.total_open_interest
+    assert eligibility is not None  # set by compute_seed whenever a chain was read
     gex, profile = compute_gex_profile(eligible, spot, params.sign_convention)
     strike_gex = profile.net_gex
     gex_total = float(np.abs(strike_gex).sum())
     gex_net = float(strike_gex.sum())
     flip = compute_gamma_flip(profile.strikes, strike_gex)
     slope = compute_gex_slope(profile.strikes, strike_gex, spot, params.gex_slope_range_pct)
-    if slope is None:
-        slope = 0.0
-        diagnostics.append("no_strikes_in_slope_window")
-    slope_written = round_or_none(slope, 4)
-    if flip is None:
-        diagnostics.append("no_gamma_flip")
-    if spot < profile.strikes[0] or spot > profile.strikes[-1]:
-        diagnostics.append("spot_outside_strike_range")
-    if eligibility.negative_gamma_inputs:
-        diagnostics.append("negative_gamma_inputs")
-    if not eligibility.pricing_available:
-        diagnostics.append("pricing_unavailable")
-    walls: dict[str, tuple[WallLevel, ...]] = {}
-    for side, of_type in (("call", eligible.is_call), ("put", eligible.is_put)):
-        walls[side] = tuple(
+    slope_written = round_or_none(0.0 if slope is None else slope, 4)
+    walls = {
+        side: tuple(
             compute_walls(
                 eligible.strike[of_type],
                 eligible.open_interest[of_type],
@@ -194,8 +187,9 @@ def compute_seed(
                 params.walls_top_n,
             )
         )
-        if not walls[side]:
-            diagnostics.append(f"no_{side}_walls_within_moneyness")
+        for side, of_type in (("call", eligible.is_call), ("put", eligible.is_put))
+    }
+    diagnostics = _seed_diagnostics(slope is None, flip is None, spot, profile.strikes, eligibility, walls)
     confidence = classify_confidence(len(eligible), total_oi)
     status, status_reason = classify_status(gex_total, len(eligible), confidence)
     return replace(
@@ -215,5 +209,27 @@ def compute_seed(
         confidence=confidence,
         status=status,
         position=classify_position(gex_net, params.neutral_gex_threshold),
-        diagnostics=tuple(diagnostics),
+        diagnostics=diagnostics,
     )
+
+
+def _seed_diagnostics(
+    no_slope: bool,
+    no_flip: bool,
+    spot: float,
+    strikes: FloatArray,
+    eligibility: Eligibility,
+    walls: dict[str, tuple[WallLevel, ...]],
+) -> tuple[str, ...]:
+    """§5 diagnostics of a computed result, in the document's order."""
+    diagnostics = ["no_strikes_in_slope_window"] if no_slope else []
+    if no_flip:
+        diagnostics.append("no_gamma_flip")
+    if spot < strikes[0] or spot > strikes[-1]:
+        diagnostics.append("spot_outside_strike_range")
+    if eligibility.negative_gamma_inputs:
+        diagnostics.append("negative_gamma_inputs")
+    if not eligibility.pricing_available:
+        diagnostics.append("pricing_unavailable")
+    diagnostics += [f"no_{side}_walls_within_moneyness" for side in ("call", "put") if not walls[side]]
+    return tuple(diagnostics)

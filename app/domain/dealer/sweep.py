@@ -94,7 +94,7 @@ class Sweep:
         profile = np.empty(GRID_LEVELS)
         done = 0  # levels either side of spot already swept
         for width in WINDOWS:
-            fresh = np.r_[middle - width : middle - done, middle + done + (done > 0) : middle + width + 1]
+            fresh = _levels_between((middle - width, middle - done), (middle + done + (done > 0), middle + width + 1))
             profile[fresh] = self.gamma_at(fresh)
             done = width
             window = slice(middle - width, middle + width + 1)
@@ -103,10 +103,15 @@ class Sweep:
             if width == middle or (zero is not None and abs(zero - spot) < reach):
                 break
         if whole_profile and done < middle:
-            rest = np.r_[0 : middle - done, middle + done + 1 : GRID_LEVELS]
+            rest = _levels_between((0, middle - done), (middle + done + 1, GRID_LEVELS))
             profile[rest] = self.gamma_at(rest)
             done = middle
         return (profile if done == middle else np.empty(0)), zero
+
+
+def _levels_between(below: tuple[int, int], above: tuple[int, int]) -> npt.NDArray[np.intp]:
+    """Grid indices of two half-open ranges (np.r_ without its parsing: a sweep takes several)."""
+    return np.concatenate((np.arange(*below, dtype=np.intp), np.arange(*above, dtype=np.intp)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,9 @@ def spot_exposures(spot: float, terms: BlackScholesTerms) -> SpotExposures:
     d2 = d1 - terms.vol_root_t
     density = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
     weighted = terms.weight * density * d2  # sign · OI · 100 · φ(d1) · d2
-    gamma = spot * float(np.dot(terms.weight * 0.01 * terms.inverse, density))
+    # einsum, not np.dot: BLAS splits a dot of some 10,000 terms across threads, which costs milliseconds
+    # on a busy machine and makes the sum's rounding depend on the thread count
+    gamma = spot * float(np.einsum("i,i->", terms.weight * 0.01 * terms.inverse, density))
     return SpotExposures(
         gamma_at_spot=gamma,
         vanna=-weighted / terms.vol * (spot * 0.01),

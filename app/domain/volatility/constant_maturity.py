@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.chain import FloatArray, OptionChain
+from app.domain.grouping import dense_unique, is_ascending, small_ints, stable_order, unique_first, unique_strikes
 
 HORIZON_30D = 30 / 365
 HORIZON_90D = 90 / 365
@@ -48,10 +49,27 @@ def expiries_of(chain: OptionChain) -> Expiries:
     """The expiries of a chain with T > 0, ascending, and each contract's (−1: none)."""
     years = chain.years_to_expiry
     live = np.flatnonzero(np.isfinite(years) & (years > 0))
-    distinct, first, inverse = np.unique(years[live], return_index=True, return_inverse=True)
+    by_dte = _expiries_by_dte(years[live], chain.dte_days[live])
+    if by_dte is None:
+        distinct, first, inverse = np.unique(years[live], return_index=True, return_inverse=True)
+        by_dte = distinct, chain.dte_days[live][first], inverse
     of_contract = np.full(len(chain), -1, dtype=np.intp)
-    of_contract[live] = inverse
-    return Expiries(of_contract, distinct, chain.dte_days[live][first])
+    of_contract[live] = by_dte[2]
+    return Expiries(of_contract, by_dte[0], by_dte[1])
+
+
+def _expiries_by_dte(years: FloatArray, dte: FloatArray) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp]] | None:
+    """What np.unique(years) gives (distinct T, the DTE of each, each contract's index), found from the
+    whole-day DTEs without a sort; None unless T is one strictly increasing function of DTE."""
+    days = small_ints(dte)
+    if days is None or days.shape[0] == 0:
+        return None
+    distinct_days, inverse = dense_unique(days, int(days.max()) + 1)
+    distinct = np.empty(distinct_days.shape[0])
+    distinct[inverse] = years
+    if not (np.all(distinct[1:] > distinct[:-1]) and np.array_equal(distinct[inverse], years)):
+        return None
+    return distinct, distinct_days.astype(np.float64), inverse
 
 
 def atm_term_structure(chain: OptionChain, spot: float, expiries: Expiries | None = None) -> ExpiryCurve:
@@ -66,9 +84,9 @@ def atm_term_structure(chain: OptionChain, spot: float, expiries: Expiries | Non
     live = expiries.of_contract >= 0
     if not np.any(live):
         return expiries.curve(np.empty(0, dtype=np.intp), np.empty(0))
-    strikes, strike_rank = np.unique(chain.strike[live], return_inverse=True)
+    strikes, strike_rank = unique_strikes(chain.strike[live])
     width = strikes.shape[0]
-    pairs, inverse = np.unique(expiries.of_contract[live] * width + strike_rank, return_inverse=True)
+    pairs, inverse = dense_unique(expiries.of_contract[live] * width + strike_rank, expiries.years.shape[0] * width)
     pair_iv = np.bincount(inverse, weights=chain.implied_volatility[live]) / np.bincount(inverse)
     pair_expiry, pair_strike = pairs // width, strikes[pairs % width]
     expiry = np.arange(expiries.years.shape[0])
@@ -92,12 +110,18 @@ def total_variance_iv(curve: ExpiryCurve, horizon_years: float) -> float | None:
     the smallest T ≥ H, total variance w = IV²·T linear in T, IV = √(w_H / H). An expiry exactly
     at H gives its own IV; without an expiry on both sides, None (no extrapolation)."""
     years = curve.years
-    below = np.flatnonzero(years <= horizon_years)
-    above = np.flatnonzero(years >= horizon_years)
-    if below.size == 0 or above.size == 0:
-        return None
-    first = int(below[np.argmax(years[below])])
-    second = int(above[np.argmin(years[above])])
+    if years.shape[0] and np.all(years[1:] > years[:-1]):  # a curve's expiries ascend: two bisections
+        first = int(np.searchsorted(years, horizon_years, side="right")) - 1
+        second = int(np.searchsorted(years, horizon_years, side="left"))
+        if first < 0 or second == years.shape[0]:
+            return None
+    else:
+        below = np.flatnonzero(years <= horizon_years)
+        above = np.flatnonzero(years >= horizon_years)
+        if below.size == 0 or above.size == 0:
+            return None
+        first = int(below[np.argmax(years[below])])
+        second = int(above[np.argmin(years[above])])
     t1, t2, iv1, iv2 = (float(x) for x in (years[first], years[second], curve.iv[first], curve.iv[second]))
     if t1 == t2:
         return iv1
@@ -122,21 +146,34 @@ def risk_reversal_curve(
     of_type = chain.is_call if is_call else chain.is_put
     index = np.flatnonzero((expiries.of_contract >= 0) & of_type & otm & np.isfinite(chain.delta))
     expiry, strike = expiries.of_contract[index], chain.strike[index]
-    # calls upwards from spot, puts downwards (a reversed stable sort: equal strikes latest first)
-    order = np.lexsort((index, strike, expiry)) if is_call else np.lexsort((-index, -strike, expiry))
-    index, expiry = index[order], expiry[order]
+    index, expiry = _walk_order(index, strike, expiry, is_call)
     d, v = chain.delta[index], chain.implied_volatility[index]
     exact = d == target
     brackets = np.zeros(d.shape[0], dtype=bool)
     low, high = np.minimum(d[:-1], d[1:]), np.maximum(d[:-1], d[1:])
     brackets[:-1] = (expiry[:-1] == expiry[1:]) & (low <= target) & (target <= high) & (d[:-1] != d[1:])
     hits = np.flatnonzero(exact | brackets)
-    found, first = np.unique(expiry[hits], return_index=True)
+    found, first = unique_first(expiry[hits])
     i = hits[first]
     j = np.minimum(i + 1, d.shape[0] - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         between = v[i] + (target - d[i]) / (d[j] - d[i]) * (v[j] - v[i])
     return expiries.curve(found, np.where(exact[i], v[i], between))
+
+
+def _walk_order(
+    index: npt.NDArray[np.intp], strike: FloatArray, expiry: npt.NDArray[np.intp], is_call: bool
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(index, expiry) by expiry, then calls upwards from spot and puts downwards (equal strikes:
+    calls in chain order, puts latest first). Strikes already ascend in chain order, so one stable
+    pass by expiry does it (over the reversed contracts for puts)."""
+    if not is_ascending(strike):
+        order = np.lexsort((index, strike, expiry)) if is_call else np.lexsort((-index, -strike, expiry))
+        return index[order], expiry[order]
+    if not is_call:
+        index, expiry = index[::-1], expiry[::-1]
+    order = stable_order(expiry)
+    return index[order], expiry[order]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from app.domain.chain import OptionChain
+from app.domain.grouping import is_ascending, stable_order
 from app.domain.volatility.constant_maturity import HORIZON_30D, ExpiryCurve
 
 
@@ -73,8 +75,7 @@ def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
     dte = chain.dte_days[quoted].astype(np.int64)
     strike = chain.strike[quoted]
     key = (dte * _DTE_STRIDE + np.rint(strike * _STRIKE_SCALE).astype(np.int64)) * 2 + chain.is_call[quoted]
-    order = np.argsort(key, kind="stable")
-    ranked = key[order]
+    order, ranked = _by_key(key, dte)
     pairs = np.flatnonzero((ranked[:-1] // 2 == ranked[1:] // 2) & (ranked[:-1] % 2 == 0) & (ranked[1:] % 2 == 1))
     if pairs.shape[0] == 0:
         return None
@@ -86,6 +87,19 @@ def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
     mid = (bid[quoted] + ask[quoted]) / 2.0
     price = float(mid[call_at[nearest]] + mid[put_at[nearest]])
     return Straddle(dte=int(front_dte), strike=float(pair_strikes[nearest]), price=price)
+
+
+def _by_key(
+    key: npt.NDArray[np.int64], dte: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """np.argsort(key, kind="stable") and the sorted keys. The contracts come in strike, then type order,
+    so a stable pass by DTE alone sorts the keys unless strikes agree to 4 decimals without being equal."""
+    order = stable_order(dte)
+    ranked = key[order]
+    if not is_ascending(ranked):
+        order = np.argsort(key, kind="stable")
+        ranked = key[order]
+    return order, ranked
 
 
 def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> float | None:

@@ -12,7 +12,7 @@ from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
 from app.domain.rounding import round_or_none
-from app.domain.volatility.constant_maturity import constant_maturity
+from app.domain.volatility.constant_maturity import ConstantMaturity, constant_maturity
 from app.domain.volatility.expected_move import ExpectedMoveFigures, compute_expected_move
 from app.domain.volatility.formulas import (
     SKEW_TARGET_DELTA,
@@ -128,23 +128,72 @@ def compute_volatility(
     sel = select_contracts(chain)
     iv_chain = chain.take(sel.iv_valid)
     ratio_chain = chain.take(sel.selected)
-    iv = iv_chain.implied_volatility
-    calls, puts = iv_chain.is_call, iv_chain.is_put
-    diagnostics = []
+    figures, notes = _figures(iv_chain, ratio_chain, history, history_30d, params, spot)
+    levels, iv = notes.levels, iv_chain.implied_volatility
+    missing_metrics = [name for name in CORE_METRICS if getattr(figures, name) is None]
+    realized = _realized(bars, session_date, levels.atm_iv_30d)
+    moves = compute_expected_move(ratio_chain, spot, levels.atm_curve, levels.atm_iv_30d)
+    processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
+    confidence = classify_vol_confidence(
+        processing_status == "SUCCESS", int(iv.shape[0]), notes.front_count, notes.back_count
+    )
+    average_written = round_or_none(figures.average_iv, 4)
+    status: Status = "INVALID" if average_written is None else "FULL" if confidence == "high" else "LIMITED"
+    counts = VolCounts(
+        total_contracts=len(chain),
+        selected_contracts=len(ratio_chain),
+        with_iv_contracts=int(iv.shape[0]),
+        call_contracts=int(np.count_nonzero(ratio_chain.is_call)),
+        put_contracts=int(np.count_nonzero(ratio_chain.is_put)),
+        front_month_contracts=notes.front_count,
+        back_month_contracts=notes.back_count,
+        total_volume=round(notes.total_volume),
+        total_open_interest=round(notes.total_oi),
+        iv_out_of_range=sel.iv_out_of_range,
+        malformed=sel.malformed,
+        expired=sel.expired,
+    )
+    diagnostics = _diagnostics(figures, notes, missing_metrics, history)
+    return VolatilityResult(
+        params, processing_status, history, figures, counts, confidence, status, diagnostics, realized, moves
+    )
 
-    average_iv = oi_weighted_iv(iv, iv_chain.open_interest)
-    avg_call_written = round_or_none(oi_weighted_iv(iv[calls], iv_chain.open_interest[calls]), 4)
-    avg_put_written = round_or_none(oi_weighted_iv(iv[puts], iv_chain.open_interest[puts]), 4)
+
+@dataclass(frozen=True, slots=True)
+class _Notes:
+    """What `_figures` learnt on the way that the counts and diagnostics need."""
+
+    levels: ConstantMaturity
+    skew_notes: tuple[str, ...]
+    call_leg: float | None
+    front_iv: float | None
+    rank_gap: str | None
+    iv30_gap: str | None
+    front_count: int
+    back_count: int
+    total_oi: float
+    total_volume: float
+
+
+def _figures(
+    iv_chain: OptionChain,
+    ratio_chain: OptionChain,
+    history: FloatArray,
+    history_30d: FloatArray,
+    params: VolatilityParams,
+    spot: float | None,
+) -> tuple[VolatilityFigures, _Notes]:
+    """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV (`iv_chain`) and all of them."""
+    iv, oi = iv_chain.implied_volatility, iv_chain.open_interest
+    calls, puts = iv_chain.is_call, iv_chain.is_put
+    average_iv = oi_weighted_iv(iv, oi)
+    avg_call_written = round_or_none(oi_weighted_iv(iv[calls], oi[calls]), 4)
+    avg_put_written = round_or_none(oi_weighted_iv(iv[puts], oi[puts]), 4)
     dte = iv_chain.dte_days
     call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], dte[calls], "calls")
     put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], dte[puts], "puts")
-    diagnostics += [note for note in (call_note, put_note) if note]
-
-    oi_all, vol_all = ratio_chain.open_interest, ratio_chain.volume
-    call_oi, put_oi = float(oi_all[ratio_chain.is_call].sum()), float(oi_all[ratio_chain.is_put].sum())
-    call_volume, put_volume = float(vol_all[ratio_chain.is_call].sum()), float(vol_all[ratio_chain.is_put].sum())
+    call_oi, put_oi, call_volume, put_volume = _type_sums(ratio_chain)
     total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
-
     front, back = front_and_back_windows(dte)
     front_iv, back_iv = mean_or_none(iv[front]), mean_or_none(iv[back])
     term = term_structure_points(front_iv, back_iv)
@@ -180,47 +229,51 @@ def compute_volatility(
         iv30_rank=iv30_rank,
         iv30_percentile=compute_iv_percentile(iv30_written, history_30d, params.min_history),
     )
+    skew_notes = tuple(note for note in (call_note, put_note) if note)
+    front_count, back_count = int(np.count_nonzero(front)), int(np.count_nonzero(back))
+    notes = _Notes(
+        levels, skew_notes, call_leg, front_iv, rank_gap, iv30_gap, front_count, back_count, total_oi, total_volume
+    )
+    return figures, notes
 
+
+def _type_sums(chain: OptionChain) -> tuple[float, float, float, float]:
+    """Open interest of calls and puts, then their volume (§6.2's ratios)."""
+    oi, volume = chain.open_interest, chain.volume
+    return (
+        float(oi[chain.is_call].sum()),
+        float(oi[chain.is_put].sum()),
+        float(volume[chain.is_call].sum()),
+        float(volume[chain.is_put].sum()),
+    )
+
+
+def _diagnostics(
+    figures: VolatilityFigures, notes: _Notes, missing_metrics: list[str], history: FloatArray
+) -> tuple[str, ...]:
+    """§6 diagnostics in the document's order: skew fallbacks, null core metrics, then §12.2's."""
     null_reasons = {
         "average_iv": "no_valid_iv_contracts",
-        "iv_rank": rank_gap,
+        "iv_rank": notes.rank_gap,
         "put_call_ratio_oi": "no_call_open_interest",
         "oi_ratio": "no_open_interest",
-        "iv_skew": "no_valid_iv_calls" if call_leg is None else "no_valid_iv_puts",
-        "iv_term_structure": "no_front_month_contracts" if front_iv is None else "no_back_month_contracts",
+        "iv_skew": "no_valid_iv_calls" if notes.call_leg is None else "no_valid_iv_puts",
+        "iv_term_structure": "no_front_month_contracts" if notes.front_iv is None else "no_back_month_contracts",
     }
-    missing_metrics = [name for name in CORE_METRICS if getattr(figures, name) is None]
+    diagnostics = list(notes.skew_notes)
     diagnostics += [f"{name}:{null_reasons[name]}" for name in missing_metrics]
-    if iv_rank is not None and average_written is not None and not (history.min() <= average_written <= history.max()):
+    average_written = round_or_none(figures.average_iv, 4)
+    if (
+        figures.iv_rank is not None
+        and average_written is not None
+        and not (history.min() <= average_written <= history.max())
+    ):
         diagnostics.append("iv_rank:clamped_outside_history_range")
     # §12.2 keys never change processing_status; a null one says why
-    diagnostics += levels.diagnostics
-    if iv30_rank is None and iv30_written is not None:
-        diagnostics.append(f"iv30_rank:{iv30_gap}")
-    realized = _realized(bars, session_date, levels.atm_iv_30d)
-    moves = compute_expected_move(ratio_chain, spot, levels.atm_curve, levels.atm_iv_30d)
-
-    processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
-    n_front, n_back = int(np.count_nonzero(front)), int(np.count_nonzero(back))
-    confidence = classify_vol_confidence(processing_status == "SUCCESS", int(iv.shape[0]), n_front, n_back)
-    status: Status = "INVALID" if average_written is None else "FULL" if confidence == "high" else "LIMITED"
-    counts = VolCounts(
-        total_contracts=len(chain),
-        selected_contracts=len(ratio_chain),
-        with_iv_contracts=int(iv.shape[0]),
-        call_contracts=int(np.count_nonzero(ratio_chain.is_call)),
-        put_contracts=int(np.count_nonzero(ratio_chain.is_put)),
-        front_month_contracts=n_front,
-        back_month_contracts=n_back,
-        total_volume=round(total_volume),
-        total_open_interest=round(total_oi),
-        iv_out_of_range=sel.iv_out_of_range,
-        malformed=sel.malformed,
-        expired=sel.expired,
-    )
-    return VolatilityResult(
-        params, processing_status, history, figures, counts, confidence, status, tuple(diagnostics), realized, moves
-    )
+    diagnostics += notes.levels.diagnostics
+    if figures.iv30_rank is None and round_or_none(figures.atm_iv_30d, 4) is not None:
+        diagnostics.append(f"iv30_rank:{notes.iv30_gap}")
+    return tuple(diagnostics)
 
 
 def _realized(bars: OhlcvBars | None, session_date: dt.date | None, atm_iv_30d: float | None) -> RealizedFigures:
