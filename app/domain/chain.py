@@ -49,17 +49,17 @@ class OptionChain:
     def from_arrays(
         cls,
         *,
-        strike,
-        option_type,
-        dte_days,
-        open_interest=None,
-        volume=None,
-        bid=None,
-        ask=None,
-        implied_volatility=None,
-        delta=None,
-        gamma=None,
-        unreadable=None,
+        strike: npt.ArrayLike,
+        option_type: npt.ArrayLike,
+        dte_days: npt.ArrayLike,
+        open_interest: npt.ArrayLike | None = None,
+        volume: npt.ArrayLike | None = None,
+        bid: npt.ArrayLike | None = None,
+        ask: npt.ArrayLike | None = None,
+        implied_volatility: npt.ArrayLike | None = None,
+        delta: npt.ArrayLike | None = None,
+        gamma: npt.ArrayLike | None = None,
+        unreadable: npt.ArrayLike | None = None,
         clock: ChainClock | None = None,
     ) -> OptionChain:
         """Build a chain in canonical order; `option_type` holds 'C'/'P' (anything else is malformed).
@@ -71,7 +71,7 @@ class OptionChain:
         n = strike_arr.shape[0]
         is_call, is_put = _kinds(option_type)
 
-        def col(values, fill: float) -> FloatArray:
+        def col(values: npt.ArrayLike | None, fill: float) -> FloatArray:
             return _column(values, fill, n)
 
         oi = col(open_interest, 0.0)
@@ -110,7 +110,7 @@ class OptionChain:
         return OptionChain(**{f.name: getattr(self, f.name)[mask] for f in fields(self)})
 
 
-def _kinds(option_type) -> tuple[BoolArray, BoolArray]:
+def _kinds(option_type: npt.ArrayLike) -> tuple[BoolArray, BoolArray]:
     """(is_call, is_put) from 'C'/'P' or the repositories' compact encoding (+1 call, −1 put)."""
     kinds = np.asarray(option_type)
     if kinds.dtype.kind in "iuf":
@@ -119,7 +119,7 @@ def _kinds(option_type) -> tuple[BoolArray, BoolArray]:
     return kinds == "C", kinds == "P"
 
 
-def _column(values, fill: float, n: int) -> FloatArray:
+def _column(values: npt.ArrayLike | None, fill: float, n: int) -> FloatArray:
     """One float column of n rows (a copy: the chain's arrays are its own); `fill` when not given."""
     if values is None:
         return np.full(n, fill)
