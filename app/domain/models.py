@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.domain.positioning_models import DealerChanges, DealerPositioning
+from app.domain.dealer_parts import DealerChanges, DealerPositioning
 from app.domain.volatility_parts import ExpectedMove, RealizedVolatility
 
 _DOC = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -199,7 +199,7 @@ class VolatilityParams(BaseModel):
         return self
 
 
-class VolMetricValues(BaseModel):
+class VolMetrics(BaseModel):
     model_config = _DOC
 
     average_iv: float | None
@@ -275,7 +275,7 @@ class VolatilityMetrics(BaseModel):
     processing_status: VolProcessingStatus
     confidence: VolConfidence
     options_snapshot_time: str | None
-    metrics: VolMetricValues
+    metrics: VolMetrics
     realized: RealizedVolatility  # §13.4
     expected_move: ExpectedMove  # §13.5
     diagnostics: list[str]

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.batch.dates import default_session
+from app.domain.dealer_parts import DealerChanges
 from app.domain.models import Wall
-from app.domain.positioning_models import DealerChanges
 from app.reporting.stored import StoredDealer, StoredVolatility, read_dealer, read_volatility
 from app.repositories.market import MarketDataRepository
 from app.repositories.snapshots import SnapshotRepository

@@ -13,8 +13,8 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from app.domain.models import DealerLevels, DealerMetrics, VolatilityMetrics, VolMetricValues
-from app.domain.positioning_models import DealerChanges, DealerPositioning
+from app.domain.dealer_parts import DealerChanges, DealerPositioning
+from app.domain.models import DealerLevels, DealerMetrics, VolatilityMetrics, VolMetrics
 from app.domain.volatility_parts import ExpectedMove, RealizedVolatility
 
 log = structlog.get_logger()
@@ -27,7 +27,7 @@ class StoredDealer(DealerMetrics):
     changes: DealerChanges | None = None  # type: ignore[assignment]  # §13.3
 
 
-class StoredVolMetricValues(VolMetricValues):
+class StoredVolMetricValues(VolMetrics):
     atm_iv_30d: float | None = None  # §12.2
     atm_iv_90d: float | None = None
     atm_term_structure: float | None = None

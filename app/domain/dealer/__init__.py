@@ -8,7 +8,7 @@ from app.domain.dealer.document import compute_dealer_metrics, dealer_document, 
 from app.domain.dealer.eligibility import ELIGIBILITY_RULES, Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
-    WallLevel,
+    WallFigures,
     classify_confidence,
     classify_position,
     classify_status,
@@ -27,7 +27,7 @@ __all__ = [
     "DealerResult",
     "Eligibility",
     "StrikeProfile",
-    "WallLevel",
+    "WallFigures",
     "classify_confidence",
     "classify_position",
     "classify_status",

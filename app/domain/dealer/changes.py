@@ -16,7 +16,7 @@ WALL_DIGITS = 4  # GEX walls are written to 4 dp: a wall moved when its written 
 
 
 @dataclass(frozen=True, slots=True)
-class Changes:
+class DealerChangesFigures:
     """§13.3 figures, unrounded; every one None without a previous document."""
 
     previous_snapshot_date: str | None = None
@@ -55,15 +55,15 @@ def _regime_changed(now: float | None, before: float | None) -> bool | None:
     return (now > 0) != (before > 0)
 
 
-def compute_changes(current: DealerSnapshot, previous: PreviousDealer | None) -> Changes:
+def compute_changes(current: DealerSnapshot, previous: PreviousDealer | None) -> DealerChangesFigures:
     """§13.3 for the current (unrounded) figures against the previous stored document."""
     if previous is None:
-        return Changes(diagnostics=(NO_PREVIOUS_DOCUMENT,))
+        return DealerChangesFigures(diagnostics=(NO_PREVIOUS_DOCUMENT,))
     before = previous.snapshot
     spot = current.spot
     spot_change = _difference(spot, before.spot)
     zero_change = _difference(current.zero_gamma, before.zero_gamma)
-    return Changes(
+    return DealerChangesFigures(
         previous_snapshot_date=before.snapshot_date,
         sessions_apart=previous.sessions_apart,
         spot_change_pct=spot_change / before.spot * 100.0 if spot_change is not None and before.spot else None,

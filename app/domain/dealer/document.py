@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from app.domain.chain import OptionChain
-from app.domain.dealer.changes import Changes
-from app.domain.dealer.exposure import WallLevel
-from app.domain.dealer.levels import UNIVERSE, ZERO_GAMMA_METHOD, DteBucket, Levels, empty_buckets
-from app.domain.dealer.positioning import Positioning, RankedStrike
+from app.domain.dealer.changes import DealerChangesFigures
+from app.domain.dealer.exposure import WallFigures
+from app.domain.dealer.levels import UNIVERSE, ZERO_GAMMA_METHOD, DealerLevelsFigures, GexBucketFigures, empty_buckets
+from app.domain.dealer.positioning import DealerPositioningFigures, RankedStrike
 from app.domain.dealer.result import DealerResult, compute_dealer
+from app.domain.dealer_parts import DealerChanges, DealerPositioning, GexStrike
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import (
     DealerFilterStats,
@@ -22,12 +23,11 @@ from app.domain.models import (
     Wall,
     iso_utc,
 )
-from app.domain.positioning_models import DealerChanges, DealerPositioning, GexStrike
 from app.domain.previous import PreviousDealer
 from app.domain.rounding import round_or_none, round_to
 
 
-def _wall(level: WallLevel) -> Wall:
+def _wall(level: WallFigures) -> Wall:
     return Wall(
         strike=round_to(level.strike, 4),
         open_interest=round(level.open_interest),
@@ -38,7 +38,7 @@ def _wall(level: WallLevel) -> Wall:
     )
 
 
-def _bucket(bucket: DteBucket) -> GexBucket:
+def _bucket(bucket: GexBucketFigures) -> GexBucket:
     return GexBucket(
         dte_min=bucket.dte_min,
         dte_max=bucket.dte_max,
@@ -49,7 +49,7 @@ def _bucket(bucket: DteBucket) -> GexBucket:
     )
 
 
-def _levels(levels: Levels | None) -> DealerLevels:
+def _levels(levels: DealerLevelsFigures | None) -> DealerLevels:
     if levels is None:
         return DealerLevels(
             universe=UNIVERSE,
@@ -96,7 +96,7 @@ def _ranked(strikes: tuple[RankedStrike, ...]) -> list[GexStrike]:
     ]
 
 
-def _positioning(positioning: Positioning) -> DealerPositioning:
+def _positioning(positioning: DealerPositioningFigures) -> DealerPositioning:
     return DealerPositioning(
         spot_vs_zero_gamma_pct=round_or_none(positioning.spot_vs_zero_gamma_pct, 2),
         spot_vs_flip_pct=round_or_none(positioning.spot_vs_flip_pct, 2),
@@ -108,7 +108,7 @@ def _positioning(positioning: Positioning) -> DealerPositioning:
     )
 
 
-def _changes(changes: Changes) -> DealerChanges:
+def _changes(changes: DealerChangesFigures) -> DealerChanges:
     return DealerChanges(
         previous_snapshot_date=changes.previous_snapshot_date,
         sessions_apart=changes.sessions_apart,

@@ -35,7 +35,7 @@ class StrikeProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class WallLevel:
+class WallFigures:
     """One strike of one option type, aggregated over expirations (unrounded)."""
 
     strike: float
@@ -104,7 +104,7 @@ def compute_walls(
     spot: float,
     max_moneyness: float,
     top_n: int,
-) -> list[WallLevel]:
+) -> list[WallFigures]:
     """§5.2 walls of one option type: strikes within max moneyness of spot, aggregated over
     expirations, ranked by open interest desc, then |K − S| asc, then strike asc; the top N."""
     near = np.abs(strike - spot) / spot <= max_moneyness
@@ -118,7 +118,7 @@ def compute_walls(
     distance = np.abs(strikes - spot)
     order = np.lexsort((strikes, distance, -oi))[:top_n]
     return [
-        WallLevel(
+        WallFigures(
             strike=float(strikes[i]),
             open_interest=float(oi[i]),
             gex=float(wall_gex[i]),

@@ -30,7 +30,7 @@ _BUCKET_STARTS = np.array([low for low, _ in DTE_BUCKETS[1:]], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
-class DteBucket:
+class GexBucketFigures:
     dte_min: int
     dte_max: int | None
     gex_net: float
@@ -48,7 +48,7 @@ class StrikeGex:
 
 
 @dataclass(frozen=True, slots=True)
-class Levels:
+class DealerLevelsFigures:
     """§12.1 and §13.2 figures, unrounded (GEX in dollars per 1% move of spot)."""
 
     spots: FloatArray  # the sweep's levels s
@@ -59,7 +59,7 @@ class Levels:
     put_gex: StrikeGex
     call_gex_wall: float | None
     put_gex_wall: float | None
-    buckets: tuple[DteBucket, ...]
+    buckets: tuple[GexBucketFigures, ...]
     zero_dte_share: float | None
     dex_net: float | None
     vanna_exposure: float | None
@@ -97,7 +97,7 @@ def gex_by_dte(
     bucket: npt.NDArray[np.intp],
     contract_gex: FloatArray,
     exposures: tuple[npt.NDArray[np.intp], FloatArray, FloatArray] | None,
-) -> tuple[DteBucket, ...]:
+) -> tuple[GexBucketFigures, ...]:
     """§12.1 net and gross GEX by DTE bucket (gross over each bucket's own strike sums) and §13.2 vanna
     and charm per bucket. `inverse` places each contract among `width` strikes; `exposures` = (bucket,
     vanna, charm) of the contracts with a usable IV."""
@@ -112,7 +112,7 @@ def gex_by_dte(
         vanna = np.bincount(modelled_bucket, weights=vanna_of, minlength=size).astype(np.float64)
         charm = np.bincount(modelled_bucket, weights=charm_of, minlength=size).astype(np.float64)
     return tuple(
-        DteBucket(low, high, float(net[i]), float(gross[i]), float(vanna[i]), float(charm[i]))
+        GexBucketFigures(low, high, float(net[i]), float(gross[i]), float(vanna[i]), float(charm[i]))
         for i, (low, high) in enumerate(DTE_BUCKETS)
     )
 
@@ -140,11 +140,13 @@ def per_type(
     return StrikeGex(strikes[call], summed[call, 1]), StrikeGex(strikes[put], summed[put, 0])
 
 
-def empty_buckets() -> tuple[DteBucket, ...]:
-    return tuple(DteBucket(low, high, 0.0, 0.0, 0.0, 0.0) for low, high in DTE_BUCKETS)
+def empty_buckets() -> tuple[GexBucketFigures, ...]:
+    return tuple(GexBucketFigures(low, high, 0.0, 0.0, 0.0, 0.0) for low, high in DTE_BUCKETS)
 
 
-def compute_levels(chain: OptionChain, spot: float, convention: str, *, whole_profile: bool = False) -> Levels:
+def compute_levels(
+    chain: OptionChain, spot: float, convention: str, *, whole_profile: bool = False
+) -> DealerLevelsFigures:
     """Every §12.1 and §13.2 figure of a ticker-day with a spot, over the chain's §12.1 universe.
 
     The universe's columns are taken once; no per-contract work is repeated between the measures.
@@ -176,7 +178,7 @@ def compute_levels(chain: OptionChain, spot: float, convention: str, *, whole_pr
     buckets = gex_by_dte(max(strikes.shape[0], 1), inverse, bucket, gex, exposures)
     gross = sum(b.gex_total for b in buckets)
     delta = chain.delta[keep]
-    return Levels(
+    return DealerLevelsFigures(
         spots=spots,
         gamma_profile=profile,
         zero_gamma=zero,

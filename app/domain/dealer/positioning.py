@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.domain.dealer.levels import StrikeGex
-from app.domain.positioning_models import FlipStatus, LevelPosition
+from app.domain.dealer_parts import FlipStatus, LevelPosition
 
 AT_LEVEL_BAND = 0.005  # |S / level − 1| within this is `at` the level
 FLIP_BAND = 0.15  # a flip farther than this from spot is decided by far-wing strikes
@@ -22,7 +22,7 @@ class RankedStrike:
 
 
 @dataclass(frozen=True, slots=True)
-class Positioning:
+class DealerPositioningFigures:
     """§13.1 figures, unrounded."""
 
     spot_vs_zero_gamma_pct: float | None
@@ -34,7 +34,7 @@ class Positioning:
     put_support: tuple[RankedStrike, ...]
 
 
-UNKNOWN_POSITIONING = Positioning(None, None, "unknown", "unknown", "none", (), ())
+UNKNOWN_POSITIONING = DealerPositioningFigures(None, None, "unknown", "unknown", "none", (), ())
 
 
 def spot_vs_pct(spot: float, level: float | None) -> float | None:
@@ -72,9 +72,9 @@ def ranked_strikes(per_strike: StrikeGex, spot: float, *, above: bool) -> tuple[
 
 def compute_positioning(
     spot: float, zero_gamma: float | None, gamma_flip: float | None, call_gex: StrikeGex, put_gex: StrikeGex
-) -> Positioning:
+) -> DealerPositioningFigures:
     """§13.1 for a ticker-day with a spot; the levels come from §12.1 (zero gamma, GEX) and §5.2 (flip)."""
-    return Positioning(
+    return DealerPositioningFigures(
         spot_vs_zero_gamma_pct=spot_vs_pct(spot, zero_gamma),
         spot_vs_flip_pct=spot_vs_pct(spot, gamma_flip),
         position_vs_zero_gamma=position_vs(spot, zero_gamma),

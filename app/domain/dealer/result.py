@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.domain.chain import FloatArray, OptionChain
-from app.domain.dealer.changes import Changes, compute_changes
+from app.domain.dealer.changes import DealerChangesFigures, compute_changes
 from app.domain.dealer.eligibility import Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
-    WallLevel,
+    WallFigures,
     classify_confidence,
     classify_position,
     classify_status,
@@ -22,8 +22,8 @@ from app.domain.dealer.exposure import (
     compute_gex_slope,
     compute_walls,
 )
-from app.domain.dealer.levels import NO_ZERO_GAMMA, Levels, compute_levels
-from app.domain.dealer.positioning import UNKNOWN_POSITIONING, Positioning, compute_positioning
+from app.domain.dealer.levels import NO_ZERO_GAMMA, DealerLevelsFigures, compute_levels
+from app.domain.dealer.positioning import UNKNOWN_POSITIONING, DealerPositioningFigures, compute_positioning
 from app.domain.envelope import missing_chain_reason
 from app.domain.grouping import unique_strikes
 from app.domain.models import Confidence, DealerParams, DealerProcessingStatus, Position, Status
@@ -31,7 +31,7 @@ from app.domain.previous import DealerSnapshot, PreviousDealer
 from app.domain.rounding import round_or_none
 
 NO_USABLE_IV = "no_usable_iv_for_levels"
-NO_CHANGES = Changes()
+NO_CHANGES = DealerChangesFigures()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +60,15 @@ class DealerResult:
     gamma_flip: float | None = None
     gex_slope: float | None = None  # as written (4 dp): DGPI uses this value
     dgpi: float | None = None
-    call_walls: tuple[WallLevel, ...] = ()
-    put_walls: tuple[WallLevel, ...] = ()
+    call_walls: tuple[WallFigures, ...] = ()
+    put_walls: tuple[WallFigures, ...] = ()
     confidence: Confidence = "invalid"
     status: Status = "INVALID"
     position: Position = "unknown"
     diagnostics: tuple[str, ...] = ()
-    levels: Levels | None = None  # §12.1/§13.2, whenever a chain and a spot exist
-    positioning: Positioning = UNKNOWN_POSITIONING  # §13.1
-    changes: Changes = NO_CHANGES  # §13.3
+    levels: DealerLevelsFigures | None = None  # §12.1/§13.2, whenever a chain and a spot exist
+    positioning: DealerPositioningFigures = UNKNOWN_POSITIONING  # §13.1
+    changes: DealerChangesFigures = NO_CHANGES  # §13.3
 
     @property
     def eligible_count(self) -> int:
@@ -97,7 +97,7 @@ def compute_dealer(
     result without figures and a reason, never NaN."""
     result = compute_seed(chain, spot, params, iv_rank=iv_rank)
     diagnostics = list(result.diagnostics)
-    levels: Levels | None = None
+    levels: DealerLevelsFigures | None = None
     positioning = UNKNOWN_POSITIONING
     if chain is not None and result.spot is not None and result.processing_status != "NO_OPTIONS":
         # §12.1 is over all open interest, whatever the §5.1 thresholds left of the chain
@@ -219,7 +219,7 @@ def _seed_diagnostics(
     spot: float,
     strikes: FloatArray,
     eligibility: Eligibility,
-    walls: dict[str, tuple[WallLevel, ...]],
+    walls: dict[str, tuple[WallFigures, ...]],
 ) -> tuple[str, ...]:
     """§5 diagnostics of a computed result, in the document's order."""
     diagnostics = ["no_strikes_in_slope_window"] if no_slope else []

@@ -14,14 +14,14 @@ from app.domain.volatility.formulas import (
     ratio_or_none,
     skew_leg_iv,
 )
-from app.domain.volatility.result import CORE_METRICS, VolatilityFigures, VolatilityResult, compute_volatility
+from app.domain.volatility.result import CORE_METRICS, VolatilityResult, VolMetricsFigures, compute_volatility
 from app.domain.volatility.selection import MAX_VALID_IV, VolSelection, select_contracts, usable_iv_contracts
 
 __all__ = [
     "CORE_METRICS",
     "MAX_VALID_IV",
+    "VolMetricsFigures",
     "VolSelection",
-    "VolatilityFigures",
     "VolatilityResult",
     "compute_iv_percentile",
     "compute_iv_rank",

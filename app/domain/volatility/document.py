@@ -16,13 +16,13 @@ from app.domain.models import (
     VolatilityParams,
     VolHistory,
     VolMetadata,
-    VolMetricValues,
+    VolMetrics,
     iso_utc,
 )
 from app.domain.rounding import round_or_none
 from app.domain.volatility.expected_move import ExpectedMoveFigures
-from app.domain.volatility.realized import RealizedFigures
-from app.domain.volatility.result import VolatilityFigures, VolatilityResult, compute_volatility
+from app.domain.volatility.realized import RealizedVolatilityFigures
+from app.domain.volatility.result import VolatilityResult, VolMetricsFigures, compute_volatility
 from app.domain.volatility_parts import ExpectedMove, FrontExpectedMove, RealizedVolatility, ThirtyDayExpectedMove
 
 # Decimal places each metric is written with (SPEC §6.2).
@@ -44,7 +44,7 @@ STRADDLE_PRICE_DIGITS = 4
 MOVE_DIGITS = 2
 
 
-def _realized(figures: RealizedFigures) -> RealizedVolatility:
+def _realized(figures: RealizedVolatilityFigures) -> RealizedVolatility:
     values = {name: round_or_none(getattr(figures, name), digits) for name, digits in REALIZED_DIGITS.items()}
     return RealizedVolatility(
         **values,
@@ -78,8 +78,8 @@ def _expected_move(figures: ExpectedMoveFigures, session_date: dt.date) -> Expec
     )
 
 
-def _metrics(figures: VolatilityFigures) -> VolMetricValues:
-    return VolMetricValues(
+def _metrics(figures: VolMetricsFigures) -> VolMetrics:
+    return VolMetrics(
         **{f.name: round_or_none(getattr(figures, f.name), METRIC_DIGITS[f.name]) for f in fields(figures)}
     )
 

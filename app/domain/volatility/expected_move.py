@@ -19,7 +19,7 @@ from app.domain.volatility.constant_maturity import HORIZON_30D, ExpiryCurve
 
 
 @dataclass(frozen=True, slots=True)
-class FrontMove:
+class FrontExpectedMoveFigures:
     """The front expiry's at-the-money straddle and its 1σ IV move, unrounded (None: not computable)."""
 
     dte: int | None = None
@@ -33,7 +33,7 @@ class FrontMove:
 
 
 @dataclass(frozen=True, slots=True)
-class ThirtyDayMove:
+class ThirtyDayExpectedMoveFigures:
     """The 1σ move over 30 calendar days implied by atm_iv_30d, unrounded."""
 
     iv_move: float | None = None
@@ -44,8 +44,8 @@ class ThirtyDayMove:
 
 @dataclass(frozen=True, slots=True)
 class ExpectedMoveFigures:
-    front: FrontMove = FrontMove()
-    d30: ThirtyDayMove = ThirtyDayMove()
+    front: FrontExpectedMoveFigures = FrontExpectedMoveFigures()
+    d30: ThirtyDayExpectedMoveFigures = ThirtyDayExpectedMoveFigures()
     diagnostics: tuple[str, ...] = ()
 
 
@@ -121,14 +121,14 @@ def compute_expected_move(
         return ExpectedMoveFigures(diagnostics=("no_spot",))
     diagnostics = []
     straddle = front_straddle(chain, spot) if chain is not None else None
-    front = FrontMove()
+    front = FrontExpectedMoveFigures()
     if straddle is None:
         diagnostics.append("front:no_quoted_straddle")
     else:
         iv_move = _front_iv_move(atm_curve, straddle.dte, spot)
         if iv_move is None:
             diagnostics.append("front:no_atm_iv")
-        front = FrontMove(
+        front = FrontExpectedMoveFigures(
             dte=straddle.dte,
             straddle_strike=straddle.strike,
             straddle_price=straddle.price,
@@ -138,10 +138,12 @@ def compute_expected_move(
             iv_move=iv_move,
             iv_move_pct=iv_move / spot * 100.0 if iv_move is not None else None,
         )
-    d30 = ThirtyDayMove()
+    d30 = ThirtyDayExpectedMoveFigures()
     if atm_iv_30d is None:
         diagnostics.append("d30:no_atm_iv")
     else:
         move = spot * atm_iv_30d * math.sqrt(HORIZON_30D)
-        d30 = ThirtyDayMove(iv_move=move, iv_move_pct=move / spot * 100.0, lower=spot - move, upper=spot + move)
+        d30 = ThirtyDayExpectedMoveFigures(
+            iv_move=move, iv_move_pct=move / spot * 100.0, lower=spot - move, upper=spot + move
+        )
     return ExpectedMoveFigures(front, d30, tuple(diagnostics))

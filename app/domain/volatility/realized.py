@@ -118,7 +118,7 @@ def yang_zhang_hv(open_: FloatArray, high: FloatArray, low: FloatArray, close: F
 
 
 @dataclass(frozen=True, slots=True)
-class RealizedFigures:
+class RealizedVolatilityFigures:
     """The §13.4 figures of one ticker-day, unrounded, and why any of them is missing."""
 
     hv_10: float | None = None
@@ -164,7 +164,9 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-def compute_realized(bars: OhlcvBars, session_date: dt.date | None, atm_iv_30d: float | None) -> RealizedFigures:
+def compute_realized(
+    bars: OhlcvBars, session_date: dt.date | None, atm_iv_30d: float | None
+) -> RealizedVolatilityFigures:
     """§13.4 for one ticker-day: `bars` are the last (at most 121) stored bars dated ≤ `session_date`
     (None: the date is not judged, no `no_bar_for_date`)."""
     bars = bars.last(MAX_BARS)
@@ -191,7 +193,7 @@ def compute_realized(bars: OhlcvBars, session_date: dt.date | None, atm_iv_30d: 
     hv_20, hv_60 = values["hv_20"], values["hv_60"]
     if hv_20 == 0:
         diagnostics.append("iv_hv_ratio:hv_20_is_zero")
-    return RealizedFigures(
+    return RealizedVolatilityFigures(
         hv_10=values["hv_10"],
         hv_20=hv_20,
         hv_60=hv_60,

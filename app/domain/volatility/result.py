@@ -27,7 +27,7 @@ from app.domain.volatility.formulas import (
     term_structure_points,
     term_structure_slope,
 )
-from app.domain.volatility.realized import RealizedFigures, compute_realized
+from app.domain.volatility.realized import RealizedVolatilityFigures, compute_realized
 from app.domain.volatility.selection import select_contracts
 
 CORE_METRICS = ("average_iv", "iv_rank", "put_call_ratio_oi", "oi_ratio", "iv_skew", "iv_term_structure")
@@ -48,7 +48,7 @@ _NO_COUNTS = VolCounts(
 
 
 @dataclass(frozen=True, slots=True)
-class VolatilityFigures:
+class VolMetricsFigures:
     """The §6.2 and §12.2 metrics, unrounded. Where the SPEC says a metric uses another "as written",
     it was computed from that rounded value (iv_rank, iv_percentile, iv_skew_call_put, iv30_*)."""
 
@@ -80,12 +80,12 @@ class VolatilityResult:
     params: VolatilityParams
     processing_status: VolProcessingStatus
     history: FloatArray  # the finite history values ranked against
-    figures: VolatilityFigures = field(default_factory=VolatilityFigures)
+    figures: VolMetricsFigures = field(default_factory=VolMetricsFigures)
     counts: VolCounts = _NO_COUNTS
     confidence: VolConfidence = "low"
     status: Status = "INVALID"
     diagnostics: tuple[str, ...] = ()
-    realized: RealizedFigures = field(default_factory=RealizedFigures)  # §13.4
+    realized: RealizedVolatilityFigures = field(default_factory=RealizedVolatilityFigures)  # §13.4
     expected_move: ExpectedMoveFigures = field(default_factory=ExpectedMoveFigures)  # §13.5
 
 
@@ -182,7 +182,7 @@ def _figures(
     history_30d: FloatArray,
     params: VolatilityParams,
     spot: float | None,
-) -> tuple[VolatilityFigures, _Notes]:
+) -> tuple[VolMetricsFigures, _Notes]:
     """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV (`iv_chain`) and all of them."""
     iv, oi = iv_chain.implied_volatility, iv_chain.open_interest
     calls, puts = iv_chain.is_call, iv_chain.is_put
@@ -202,7 +202,7 @@ def _figures(
     levels = constant_maturity(iv_chain, spot)
     iv30_written = round_or_none(levels.atm_iv_30d, 4)
     iv30_rank, iv30_gap = compute_iv_rank(iv30_written, history_30d, params.min_history)
-    figures = VolatilityFigures(
+    figures = VolMetricsFigures(
         average_iv=average_iv,
         avg_call_iv=avg_call_written,
         avg_put_iv=avg_put_written,
@@ -249,7 +249,7 @@ def _type_sums(chain: OptionChain) -> tuple[float, float, float, float]:
 
 
 def _diagnostics(
-    figures: VolatilityFigures, notes: _Notes, missing_metrics: list[str], history: FloatArray
+    figures: VolMetricsFigures, notes: _Notes, missing_metrics: list[str], history: FloatArray
 ) -> tuple[str, ...]:
     """§6 diagnostics in the document's order: skew fallbacks, null core metrics, then §12.2's."""
     null_reasons = {
@@ -276,6 +276,8 @@ def _diagnostics(
     return tuple(diagnostics)
 
 
-def _realized(bars: OhlcvBars | None, session_date: dt.date | None, atm_iv_30d: float | None) -> RealizedFigures:
+def _realized(
+    bars: OhlcvBars | None, session_date: dt.date | None, atm_iv_30d: float | None
+) -> RealizedVolatilityFigures:
     """§13.4 whatever the options snapshot holds (no bars read: none)."""
     return compute_realized(bars if bars is not None else OhlcvBars.empty(), session_date, atm_iv_30d)
