@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, String, Uuid, cast, func, select, true
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ColumnElement, Float, String, cast, func
 from sqlalchemy.orm import Session
 
 from app.domain.previous import DealerSnapshot
+from app.repositories.carried_rows import carried_rows
 from app.repositories.orm import DailySnapshot
 
 ERROR_STATUS = "ERROR"
@@ -59,51 +59,22 @@ def load_previous_dealer(
     through: dt.datetime | None = None,
     excluding: Collection[dt.datetime] = (),
 ) -> dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]]:
-    """Per ticker (ascending): its most recent usable dealer document strictly before `before`, then the
+    """Per ticker (ascending): its most recent usable dealer document strictly before `snapshot_time`, then the
     usable ones from `snapshot_time` through `through` whose time is not in `excluding` (rows other stages
     wrote inside a range this run computes itself). One query."""
     if not ticker_ids:
         return {}
-    rows = _latest(session, ticker_ids, snapshot_time)
-    if through is not None:
-        inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *dealer_snapshot_columns()).where(
-            DailySnapshot.ticker_id.in_(ticker_ids),
-            DailySnapshot.time >= snapshot_time,
-            DailySnapshot.time <= through,
-            DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
-            usable_dealer_document(),
-        )
-        rows = rows.union_all(inside)  # type: ignore[assignment]
-    picked = rows.subquery()
-    stmt = select(picked.c.ticker_id, picked.c.time, *(picked.c[name] for name in SNAPSHOT_FIELDS)).order_by(
-        picked.c.ticker_id, picked.c.time
+    rows = carried_rows(
+        session,
+        ticker_ids,
+        snapshot_time,
+        1,
+        dealer_snapshot_columns(),
+        usable=usable_dealer_document(),
+        through=through,
+        excluding=excluding,
     )
     found: dict[uuid.UUID, list[tuple[dt.datetime, DealerSnapshot]]] = {tid: [] for tid in ticker_ids}
-    for tid, time, *values in session.execute(stmt):
+    for tid, time, *values in rows:
         found[tid].append((time, snapshot_of(values)))
     return found
-
-
-def _latest(session: Session, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime) -> Select[Any]:
-    """(ticker_id, time, *SNAPSHOT_FIELDS) of each ticker's latest usable dealer document before `before`,
-    through the (ticker_id, time DESC) index: a lateral LIMIT 1 per ticker on PostgreSQL, a window on SQLite."""
-    snap = DailySnapshot
-    if session.get_bind().dialect.name == "postgresql":
-        tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
-        latest = (
-            select(snap.time, *dealer_snapshot_columns())
-            .where(snap.ticker_id == tickers.c.tid, snap.time < snapshot_time, usable_dealer_document())
-            .order_by(snap.time.desc())
-            .limit(1)
-            .lateral("d")
-        )
-        return select(tickers.c.tid.label("ticker_id"), latest.c.time, *(latest.c[n] for n in SNAPSHOT_FIELDS)).join(
-            latest, true()
-        )
-    rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
-    ranked = (
-        select(snap.ticker_id, snap.time, *dealer_snapshot_columns(), rank.label("rn"))
-        .where(snap.ticker_id.in_(ticker_ids), snap.time < snapshot_time, usable_dealer_document())
-        .subquery()
-    )
-    return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[n] for n in SNAPSHOT_FIELDS)).where(ranked.c.rn == 1)

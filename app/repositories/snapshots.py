@@ -11,15 +11,11 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Connection,
     Float,
-    Select,
-    Uuid,
     bindparam,
     case,
     cast,
-    func,
     select,
     true,
 )
@@ -27,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.domain.previous import DealerSnapshot
+from app.repositories.carried_rows import carried_rows
 from app.repositories.dealer_history import ERROR_STATUS, SNAPSHOT_FIELDS, dealer_snapshot_columns, snapshot_of
 from app.repositories.orm import DailySnapshot
 
@@ -183,56 +180,18 @@ class SnapshotRepository:
         through: dt.datetime | None = None,
         excluding: Collection[dt.datetime] = (),
     ) -> dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]]:
-        """Per ticker (ascending): the `limit` most recent rows strictly before `before`, then the rows
+        """Per ticker (ascending): the `limit` most recent rows strictly before `snapshot_time`, then the rows
         from `snapshot_time` through `through` whose time is not in `excluding` (rows other stages wrote
         inside a range this run computes itself): (time, average_iv, atm_iv_30d)."""
         if not ticker_ids:
             return {}
-        latest = self._latest_rows(ticker_ids, snapshot_time, limit)
-        rows: Select[Any] | CompoundSelect[Any] = latest
-        if through is not None:
-            inside = select(DailySnapshot.ticker_id, DailySnapshot.time, *_history_values()).where(
-                DailySnapshot.ticker_id.in_(ticker_ids),
-                DailySnapshot.time >= snapshot_time,
-                DailySnapshot.time <= through,
-                DailySnapshot.time.not_in(sorted(excluding)) if excluding else true(),
-            )
-            rows = latest.union_all(inside)
-        picked = rows.subquery()
-        history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = {tid: [] for tid in ticker_ids}
-        stmt = select(picked.c.ticker_id, picked.c.time, *(picked.c[m] for m in HISTORY_METRICS)).order_by(
-            picked.c.ticker_id, picked.c.time
+        rows = carried_rows(
+            self._session, ticker_ids, snapshot_time, limit, _history_values(), through=through, excluding=excluding
         )
-        for tid, time, avg, iv30 in self._session.execute(stmt):
+        history: dict[uuid.UUID, list[tuple[dt.datetime, float | None, float | None]]] = {tid: [] for tid in ticker_ids}
+        for tid, time, avg, iv30 in rows:
             history[tid].append((time, avg, iv30))
         return history
-
-    def _latest_rows(self, ticker_ids: list[uuid.UUID], snapshot_time: dt.datetime, limit: int) -> Select[Any]:
-        """(ticker_id, time, *HISTORY_METRICS) of each ticker's `limit` most recent rows before `before`,
-        through the (ticker_id, time DESC) index: on PostgreSQL a lateral LIMIT per ticker (the cost
-        does not grow with other tickers' history); SQLite ranks each ticker's rows with a window."""
-        snap = DailySnapshot
-        if self._session.get_bind().dialect.name == "postgresql":
-            tickers = func.unnest(postgresql.array(ticker_ids, type_=Uuid())).table_valued("tid").render_derived("s")
-            latest = (
-                select(snap.time, *_history_values())
-                .where(snap.ticker_id == tickers.c.tid, snap.time < snapshot_time)
-                .order_by(snap.time.desc())
-                .limit(limit)
-                .lateral("h")
-            )
-            return select(
-                tickers.c.tid.label("ticker_id"), latest.c.time, *(latest.c[m] for m in HISTORY_METRICS)
-            ).join(latest, true())
-        rank = func.row_number().over(partition_by=snap.ticker_id, order_by=snap.time.desc())
-        ranked = (
-            select(snap.ticker_id, snap.time, *_history_values(), rank.label("rn"))
-            .where(snap.ticker_id.in_(ticker_ids), snap.time < snapshot_time)
-            .subquery()
-        )
-        return select(ranked.c.ticker_id, ranked.c.time, *(ranked.c[m] for m in HISTORY_METRICS)).where(
-            ranked.c.rn <= limit
-        )
 
     def load_documents(
         self, ticker_ids: list[uuid.UUID], time: dt.datetime
