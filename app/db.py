@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 # Strict JSON at the storage boundary: NaN/Infinity can never reach a document.
-_json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
+json_dumps = partial(json.dumps, allow_nan=False, separators=(",", ":"))
 
 
 class DatabaseNotFound(RuntimeError):
@@ -55,7 +55,7 @@ def make_engine(
         # connection fault and retried on a fresh connection (SQLAlchemy discards the dead one).
         engine = create_engine(
             url,
-            json_serializer=_json_dumps,
+            json_serializer=json_dumps,
             connect_args={"options": _session_options(url, lock_timeout, statement_timeout)},
         )
     _track_checkouts(engine)
@@ -66,7 +66,7 @@ def _sqlite_engine(url: str, lock_timeout: float) -> Engine:
     # Pooled connections may be used by the prefetch thread; the pool gives each to one thread at a time.
     # `timeout` is SQLite's busy wait for another process's write lock.
     engine = create_engine(
-        url, json_serializer=_json_dumps, connect_args={"timeout": lock_timeout, "check_same_thread": False}
+        url, json_serializer=json_dumps, connect_args={"timeout": lock_timeout, "check_same_thread": False}
     )
 
     @event.listens_for(engine, "connect")

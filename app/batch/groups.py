@@ -71,6 +71,7 @@ class GroupConnection:
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self._pipeline: contextlib.AbstractContextManager[Any] | None = None
+        self._cursor: Any = None  # the driver's cursor, in pipeline mode
 
     def begin(self, *, pipelined: bool = False) -> None:
         """Open the group's transaction. `pipelined` (PostgreSQL): the statements are sent without
@@ -89,6 +90,7 @@ class GroupConnection:
                 assert driver is not None
                 self._pipeline = driver.pipeline()
                 self._pipeline.__enter__()
+                self._cursor = driver.cursor()
         except BaseException:
             self.close()
             raise
@@ -99,9 +101,10 @@ class GroupConnection:
             self.begin()
         assert self._connection is not None
         try:
-            if self._pipeline is not None:  # no answer to judge yet: any error fails the attempt
-                with self._connection.begin_nested():
-                    _upsert(self._connection, request)
+            if self._cursor is not None:  # no answer to judge yet: any error fails the attempt
+                snapshots.upsert_documents_in_savepoint(
+                    self._cursor, request.time, request.ticker_id, request.documents, request.keep_existing
+                )
                 return WriteResult(request)
             return _write_one(self._connection, request)
         except BaseException:
@@ -111,7 +114,7 @@ class GroupConnection:
     def commit(self) -> None:
         try:
             if self._pipeline is not None:
-                pipeline, self._pipeline = self._pipeline, None
+                pipeline, self._pipeline, self._cursor = self._pipeline, None, None
                 pipeline.__exit__(None, None, None)  # every answer read: an error of the group raises here
             if self._transaction is not None:
                 self._transaction.commit()
@@ -138,7 +141,7 @@ class GroupConnection:
                     self._connection.invalidate()
                 self._connection.close()
             self._connection = None
-        self._pipeline = None
+        self._pipeline = self._cursor = None
 
 
 def _upsert(connection: Connection, request: WriteRequest[Ticket]) -> None:

@@ -13,7 +13,7 @@ import uuid
 
 from app.batch.timeline import Timeline
 from app.domain.previous import DealerSnapshot, PreviousDealer
-from app.time import sessions, trading_date_of
+from app.time import sessions_after, trading_date_of
 
 
 class PreviousBook(Timeline[DealerSnapshot]):
@@ -25,4 +25,4 @@ class PreviousBook(Timeline[DealerSnapshot]):
         time, snapshot = latest[0]
         stamped = snapshot.snapshot_date
         since = dt.date.fromisoformat(stamped) if stamped else trading_date_of(time)
-        return PreviousDealer(snapshot, sessions_apart=len(sessions(since + dt.timedelta(days=1), day)))
+        return PreviousDealer(snapshot, sessions_apart=sessions_after(since, day))

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -20,8 +22,10 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.orm import Session
 
+from app.db import json_dumps
 from app.domain.previous import DealerSnapshot
 from app.repositories.carried_rows import carried_rows
 from app.repositories.dealer_history import ERROR_STATUS, SNAPSHOT_FIELDS, dealer_snapshot_columns, snapshot_of
@@ -67,6 +71,8 @@ def _metric(path: str) -> ColumnElement[float]:
     return cast(DailySnapshot.volatility_metrics_json[("metrics", path)].as_float(), Float)
 
 
+PSYCOPG_DIALECT = psycopg_dialect()  # compiles the upsert the driver runs directly
+
 HISTORY_METRICS = ("average_iv", "atm_iv_30d")  # what IV rank and IV30 rank are ranked against
 
 
@@ -100,6 +106,16 @@ def _upsert_statement(
     return stmt.on_conflict_do_update(index_elements=["time", "ticker_id"], set_=updates)
 
 
+def _checked_columns(
+    documents: Mapping[str, Any], keep_existing: Collection[str]
+) -> tuple[tuple[str, ...], frozenset[str]]:
+    columns = tuple(sorted(documents))
+    unknown = set(columns) - set(JOB_COLUMNS)
+    if unknown or not columns:
+        raise ValueError(f"{sorted(unknown) or 'no column'}: not a column this project writes")
+    return columns, frozenset(keep_existing) & frozenset(columns)
+
+
 def upsert_documents(
     connection: Connection,
     time: dt.datetime,
@@ -112,12 +128,35 @@ def upsert_documents(
     Columns named in `keep_existing` keep a stored document and are only filled where empty.
     Runs on a plain Connection (the batch writer keeps one open) inside the caller's transaction.
     """
-    columns = tuple(sorted(documents))
-    unknown = set(columns) - set(JOB_COLUMNS)
-    if unknown or not columns:
-        raise ValueError(f"{sorted(unknown) or 'no column'}: not a column this project writes")
-    stmt = _upsert_statement(connection.dialect.name, columns, frozenset(keep_existing) & frozenset(columns))
+    columns, keep = _checked_columns(documents, keep_existing)
+    stmt = _upsert_statement(connection.dialect.name, columns, keep)
     connection.execute(stmt, {"time": time, "ticker_id": ticker_id, **documents})
+
+
+@lru_cache(maxsize=32)
+def _driver_upsert_sql(columns: tuple[str, ...], keep_existing: frozenset[str]) -> str:
+    return str(_upsert_statement("postgresql", columns, keep_existing).compile(dialect=PSYCOPG_DIALECT))
+
+
+def upsert_documents_in_savepoint(
+    cursor: psycopg.Cursor[Any],
+    time: dt.datetime,
+    ticker_id: uuid.UUID,
+    documents: Mapping[str, dict[str, Any]],
+    keep_existing: Collection[str] = (),
+) -> None:
+    """`upsert_documents` in a savepoint of its own, on the psycopg cursor of a PostgreSQL connection
+    in pipeline mode (nothing is awaited: an error surfaces when the pipeline syncs).
+
+    The statement is the one `upsert_documents` runs, compiled once. Going round SQLAlchemy's
+    per-statement work (~0.3 ms of Python for each of the savepoint, the upsert and the release)
+    frees the GIL for the computation on the other thread.
+    """
+    columns, keep = _checked_columns(documents, keep_existing)
+    values = {c: Jsonb(documents[c], dumps=json_dumps) for c in columns}
+    cursor.execute("SAVEPOINT ticker_day")
+    cursor.execute(_driver_upsert_sql(columns, keep), {"time": time, "ticker_id": ticker_id, **values})
+    cursor.execute("RELEASE SAVEPOINT ticker_day")
 
 
 class SnapshotRepository:

@@ -90,3 +90,58 @@ def extra_not_null_column(engine: Engine, column: str = "pipeline_stage"):
             else:
                 conn.execute(text("DROP TABLE daily_snapshots"))
                 conn.execute(text("ALTER TABLE daily_snapshots_kept RENAME TO daily_snapshots"))
+
+
+@contextlib.contextmanager
+def refusing_symbol(engine: Engine, symbol: str, message: str = "value too long for type character varying(50)"):
+    """A trigger that refuses every daily_snapshots row whose dealer document names `symbol`, as a
+    database refuses one ticker-day's row (a string data error on PostgreSQL, a trigger abort on SQLite)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse_symbol() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF NEW.dealer_metrics_json -> 'metadata' ->> 'symbol' = '{symbol}' THEN "
+                    f"RAISE EXCEPTION '{message}' USING ERRCODE = '22001'; END IF; RETURN NEW; END $$"
+                )
+            )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_symbol BEFORE INSERT OR UPDATE ON daily_snapshots "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_symbol()"
+                )
+            )
+        else:
+            for event in ("INSERT", "UPDATE"):
+                conn.execute(
+                    text(
+                        f"CREATE TRIGGER refuse_symbol_{event.lower()} BEFORE {event} ON daily_snapshots "
+                        f"WHEN json_extract(NEW.dealer_metrics_json, '$.metadata.symbol') = '{symbol}' "
+                        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                    )
+                )
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("DROP TRIGGER refuse_symbol ON daily_snapshots"))
+                conn.execute(text("DROP FUNCTION refuse_symbol()"))
+            else:
+                conn.execute(text("DROP TRIGGER refuse_symbol_insert"))
+                conn.execute(text("DROP TRIGGER refuse_symbol_update"))
+
+
+def failing_upserts(monkeypatch, fail) -> None:
+    """Call `fail()` before every upsert of a ticker-day's documents, whichever way the writer sends it
+    (SQLAlchemy, or the driver's pipeline on PostgreSQL); `fail` raises the fault to inject."""
+    from app.repositories import snapshots
+
+    for name in ("upsert_documents", "upsert_documents_in_savepoint"):
+        real = getattr(snapshots, name)
+
+        def failing(*args, _real=real, **kwargs):
+            fail()
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(snapshots, name, failing)

@@ -15,7 +15,6 @@ from app.batch.dates import DateSelection
 from app.batch.options import BatchOptions, shard_of
 from app.db import make_session_factory
 from app.domain.models import DealerParams
-from app.repositories import snapshots
 from app.repositories.orm import DailySnapshot, Ticker
 from app.repositories.snapshots import SnapshotRepository
 from app.repositories.tickers import ticker_uuid
@@ -32,6 +31,7 @@ from tests.factories import (
     WatchlistFactory,
     chain_time,
 )
+from tests.integration.faults import failing_upserts
 from tests.integration.market import DAY, NEXT_DAY, THREE_STRIKES, add_chain, build_market
 
 ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
@@ -201,16 +201,14 @@ def test_spot_override_and_industry_convention(db):
 
 def test_transient_write_error_is_retried(db, monkeypatch, logs):
     build_market()
-    original = snapshots.upsert_documents
     calls = {"n": 0}
 
-    def flaky(self, *args, **kwargs):
+    def flaky():
         calls["n"] += 1
         if calls["n"] <= 2:
             raise OperationalError("UPSERT", {}, Exception("server closed the connection unexpectedly"))
-        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(snapshots, "upsert_documents", flaky)
+    failing_upserts(monkeypatch, flaky)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert sleeps == [0.1, 0.2]
@@ -225,10 +223,10 @@ def test_repeated_write_failures_abort_the_batch(db, monkeypatch, logs):
         add_chain(TickerFactory(symbol=f"S{i:02d}"))
         WatchlistFactory(symbol=f"S{i:02d}")
 
-    def refuse(self, *args, **kwargs):
+    def refuse():
         raise IntegrityError("UPSERT", {}, Exception("value too long for type character varying(50)"))
 
-    monkeypatch.setattr(snapshots, "upsert_documents", refuse)
+    failing_upserts(monkeypatch, refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert summary.exit_code == 1
@@ -244,10 +242,10 @@ def test_a_transient_write_fault_that_outlasts_its_retries_stops_the_batch_at_on
         add_chain(TickerFactory(symbol=f"S{i:02d}"))
         WatchlistFactory(symbol=f"S{i:02d}")
 
-    def refuse(self, *args, **kwargs):
+    def refuse():
         raise OperationalError("UPSERT", {}, Exception("canceling statement due to lock timeout"))
 
-    monkeypatch.setattr(snapshots, "upsert_documents", refuse)
+    failing_upserts(monkeypatch, refuse)
     sleeps: list[float] = []
     summary = run_dealer_metrics(db.session_factory, ONE_DAY, sleep=sleeps.append)
     assert summary.exit_code == 1

@@ -6,18 +6,16 @@ from __future__ import annotations
 import signal
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
 
 from app.batch import groups, volatility_job
 from app.batch.dates import DateSelection
 from app.batch.interrupts import StopRequest
 from app.batch.options import BatchOptions
 from app.db import make_engine, make_session_factory
-from app.repositories import snapshots
 from app.services.daily import run_daily
 from app.services.dealer_metrics import run_dealer_metrics
 from tests.factories import TickerFactory, WatchlistFactory
-from tests.integration.faults import stored_texts
+from tests.integration.faults import refusing_symbol, stored_texts
 from tests.integration.market import DAY, add_chain
 
 ONE_DAY = BatchOptions(dates=DateSelection(day=DAY))
@@ -48,17 +46,10 @@ def test_ticker_days_commit_in_groups(db, monkeypatch):
     assert len(stored_texts(db.engine)) == 12
 
 
-def test_a_refused_ticker_day_rolls_back_alone_in_its_savepoint(db, monkeypatch, logs):
+def test_a_refused_ticker_day_rolls_back_alone_in_its_savepoint(db, logs):
     _twelve_tickers()
-    real = snapshots.upsert_documents
-
-    def refuse_s03(connection, time, ticker_id, *args, **kwargs):
-        real(connection, time, ticker_id, *args, **kwargs)  # written, then refused: the savepoint undoes it
-        if ticker_id == _ticker_id("S03"):
-            raise IntegrityError("UPSERT", {}, Exception("value too long for type character varying(50)"))
-
-    monkeypatch.setattr(snapshots, "upsert_documents", refuse_s03)
-    summary = run_dealer_metrics(db.session_factory, ONE_DAY)
+    with refusing_symbol(db.engine, "S03"):
+        summary = run_dealer_metrics(db.session_factory, ONE_DAY)
     assert summary.exit_code == 0
     assert summary.write_failed == 1
     assert summary.soft_failed_symbols == ["S03"]

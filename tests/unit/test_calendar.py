@@ -19,8 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv(calendar_time.CACHE_DIR_ENV, str(tmp_path))
     calendar_time._session_days.cache_clear()
+    calendar_time._session_ordinals.cache_clear()
     yield tmp_path
     calendar_time._session_days.cache_clear()
+    calendar_time._session_ordinals.cache_clear()
 
 
 def test_the_cached_sessions_are_exchange_calendars_sessions(cache_dir):
@@ -101,3 +103,24 @@ def test_neighbouring_sessions_and_the_calendar_span(cache_dir):
         with pytest.raises(calendar_time.OutsideCalendar):
             calendar_time.is_session(outside)
     assert calendar_time.is_session(dt.date(2100, 12, 31))  # a Friday, the last date of the span
+
+
+@pytest.mark.parametrize(
+    ("since", "through", "count"),
+    [
+        (dt.date(2026, 11, 20), dt.date(2026, 11, 23), 1),  # Friday to Monday
+        (dt.date(2026, 11, 25), dt.date(2026, 11, 27), 1),  # Thanksgiving (26th) is closed, the 27th opens
+        (dt.date(2026, 11, 20), dt.date(2026, 11, 20), 0),
+        (dt.date(2026, 11, 23), dt.date(2026, 11, 20), 0),  # backwards: nothing in between
+        (dt.date(2026, 11, 21), dt.date(2026, 11, 22), 0),  # a weekend
+        (dt.date(2024, 12, 31), dt.date(2025, 12, 31), 250),  # NYSE 2025: 250 sessions
+    ],
+)
+def test_sessions_after_counts_the_sessions_in_the_half_open_span(since, through, count):
+    assert calendar_time.sessions_after(since, through) == count
+    assert count == len(calendar_time.sessions(since + dt.timedelta(days=1), through))
+
+
+def test_sessions_after_refuses_a_day_outside_the_calendar():
+    with pytest.raises(calendar_time.OutsideCalendar):
+        calendar_time.sessions_after(dt.date(2026, 1, 2), dt.date(2101, 1, 3))
