@@ -7,8 +7,9 @@
 
 Two shapes, on a sample market loaded and then ANALYZEd, as any real database is:
 - backfill: every job over a range of `--days` sessions;
-- evening: one session of run-daily on top of `--history` stored sessions of chains, and the
-  same session on a database holding only 5 (the cost of one evening must not grow with history).
+- evening: one session of run-daily on top of `--history` stored sessions of chains and of both
+  documents (computed once, before measuring), and the same session on a database holding only 5
+  (the cost of one evening must not grow with history).
 
 Each job runs in a child process (its own start-up, CPU and peak RSS). Beside its wall time:
 the client's CPU, the PostgreSQL server's CPU over the run (postmaster and backends), how long
@@ -84,6 +85,28 @@ def _prepare(url: str, tickers: int, days: int) -> list[dt.date]:
     return sample.sessions
 
 
+def _documents_before(url: str, sessions: list[dt.date]) -> None:
+    """Both documents for every session but the last, as an evening finds them: the IV history it ranks
+    against and the previous dealer document it compares with (computed once; reused databases keep them)."""
+    from sqlalchemy import func, select
+
+    from app.batch.dates import DateSelection
+    from app.batch.options import BatchOptions
+    from app.db import make_session_factory
+    from app.repositories.orm import DailySnapshot
+    from app.services.daily import run_daily
+
+    factory = make_session_factory(url)
+    with factory() as session:
+        stored = session.execute(select(func.count(func.distinct(DailySnapshot.time)))).scalar()
+    if stored is not None and stored >= len(sessions) - 1:
+        return
+    started = time.perf_counter()
+    dates = DateSelection(start=sessions[0], end=sessions[-2])
+    run_daily(factory, BatchOptions(dates=dates, heartbeat=10**9))
+    print(f"  computed the documents of {len(sessions) - 1} earlier sessions in {time.perf_counter() - started:.0f} s")
+
+
 def _report(label: str, figures: dict, floor_ms: float) -> dict:
     n = figures["ticker_days"]
     per = figures["wall"] / n * 1000
@@ -125,6 +148,7 @@ def evening(name: str, urls: tuple[str, str], server: ServerCpu, tickers: int, h
     for url, stored in zip(urls, (history, EVENING_SHORT_HISTORY), strict=True):
         print(f"[{name}] evening: one session of run-daily with {stored} sessions of chains stored")
         sessions = _prepare(url, tickers, stored)
+        _documents_before(url, sessions)
         day = sessions[-1]
         floor = read_floor_ms(url, [day])
         tracked = server.for_database(make_url(url).database or "")

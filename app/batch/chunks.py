@@ -25,6 +25,7 @@ import numpy as np
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.batch.carried_read import CarriedReader
 from app.batch.dates import Target
 from app.batch.interrupts import StopRequest
 from app.batch.retry import T, with_retries
@@ -33,7 +34,6 @@ from app.domain.bars import OhlcvBars
 from app.domain.chain import OptionChain
 from app.domain.previous import DealerSnapshot
 from app.repositories.bars import BarRepository
-from app.repositories.dealer_history import load_previous_dealer
 from app.repositories.faults import Fault
 from app.repositories.market import MarketDataRepository, SnapshotTime
 from app.repositories.snapshots import RowState, SnapshotRepository
@@ -141,6 +141,7 @@ class ChunkReader:
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._carried = CarriedReader(session_factory, plan)
 
     # ---------------------------------------------------------------- the reads
 
@@ -174,36 +175,24 @@ class ChunkReader:
         unmet = [tid for tid in ids if tid not in self._previous_read] if plan.previous_dealer else []
 
         def read() -> ChunkInputs:
+            # What a run carries forward is read on a connection of its own meanwhile: decoding the stored
+            # documents is the server's largest cost in an evening, and the chain read need not wait for it.
+            carried = self._carried.submit(target, fresh, unmet) if fresh or unmet else None
             with self._session_factory() as session:
                 market = MarketDataRepository(session)
-                snapshots = SnapshotRepository(session)
                 inputs = ChunkInputs(
                     target=target,
                     refs=refs,
                     snapshot_times=snapshot_times,
                     chains=market.load_chains(snapshot_times, target.day, greeks=plan.greeks),
                     spots=market.load_spots(ids, target.day) if plan.spots else {},
-                    row_states=snapshots.load_row_states(ids, target.snapshot_time),
+                    row_states=SnapshotRepository(session).load_row_states(ids, target.snapshot_time),
                 )
                 if plan.bars:
                     inputs.bars = with_sessions(BarRepository(session).load_recent_bars(ids, target.day, plan.bars))
-                if fresh:
-                    inputs.history = snapshots.load_iv_history(
-                        fresh,
-                        target.snapshot_time,
-                        plan.history_lookback,
-                        through=max(plan.own_snapshot_times),
-                        excluding=plan.own_snapshot_times,
-                    )
-                if unmet:
-                    inputs.previous_dealer = load_previous_dealer(
-                        session,
-                        unmet,
-                        target.snapshot_time,
-                        through=max(plan.own_snapshot_times),
-                        excluding=plan.own_snapshot_times,
-                    )
-                return inputs
+            if carried is not None:
+                inputs.history, inputs.previous_dealer = carried.result()
+            return inputs
 
         inputs = self._retrying(f"chunk of {len(refs)} tickers for {target.day}", read)
         self._history_read.update(fresh)
@@ -276,6 +265,7 @@ class ChunkReader:
             # After a stop the blocked read has been cancelled; a daemon thread is not waited for long.
             stopping = self._stop is not None and self._stop.requested
             self._thread.join(timeout=STOP_JOIN_SECONDS if stopping else 30)
+        self._carried.close()
 
 
 _DONE = object()

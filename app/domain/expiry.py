@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -36,6 +37,12 @@ def expired_mask(dte_days: npt.NDArray[np.float64], after_close: bool) -> npt.ND
         return (dte_days < 0) | ((dte_days == 0) & after_close)
 
 
+@lru_cache(maxsize=4096)
+def _close_utc(day: dt.date) -> dt.datetime:
+    """16:00 New York on `day`, in UTC (a batch asks for the same few dozen expirations per chain)."""
+    return dt.datetime.combine(day, MARKET_CLOSE, tzinfo=NEW_YORK).astimezone(dt.UTC)
+
+
 def years_to_expiry(dte_days: npt.NDArray[np.float64], clock: ChainClock) -> npt.NDArray[np.float64]:
     """§3 time to expiry, in years of 365 days: from the snapshot time to 16:00 New York on the
     expiration date (the session date + DTE), floored at 15 minutes; NaN where DTE is unknown.
@@ -51,16 +58,7 @@ def years_to_expiry(dte_days: npt.NDArray[np.float64], clock: ChainClock) -> npt
     start = clock.snapshot_time or dt.datetime.combine(clock.session_date, MARKET_CLOSE, tzinfo=NEW_YORK)
     start_utc = start.astimezone(dt.UTC)
     # In UTC: Python subtracts two datetimes sharing one tzinfo as wall-clock times, ignoring DST.
-    seconds = np.array(
-        [
-            (
-                dt.datetime.combine(
-                    clock.session_date + dt.timedelta(days=int(d)), MARKET_CLOSE, tzinfo=NEW_YORK
-                ).astimezone(dt.UTC)
-                - start_utc
-            ).total_seconds()
-            for d in distinct
-        ]
-    )
+    day = clock.session_date
+    seconds = np.array([(_close_utc(day + dt.timedelta(days=int(d))) - start_utc).total_seconds() for d in distinct])
     out[known] = np.maximum(seconds / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)[inverse]
     return out
