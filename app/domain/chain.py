@@ -80,7 +80,7 @@ class OptionChain:
         bids, asks = col(bid, np.nan), col(ask, np.nan)
         unreadable_arr = np.zeros(n, dtype=bool) if unreadable is None else np.asarray(unreadable, dtype=bool)
         deltas, gammas = col(delta, np.nan), col(gamma, np.nan)
-        malformed = _malformed(strike_arr, is_call, is_put, oi, vol, bids, asks, dte, unreadable_arr)
+        malformed = malformed_contracts(strike_arr, is_call, is_put, oi, vol, bids, asks, dte, unreadable_arr)
         malformed |= impossible_greeks(deltas, gammas)
         # Strikes, then puts before calls, then DTE: summation order fixed whatever order rows came in.
         order = np.lexsort((dte, is_call, strike_arr))
@@ -160,7 +160,7 @@ def _years(dte_days: FloatArray, clock: ChainClock | None) -> FloatArray:
         return np.maximum(dte_days * 86400.0 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
 
 
-def _malformed(
+def malformed_contracts(
     strike: FloatArray,
     is_call: BoolArray,
     is_put: BoolArray,

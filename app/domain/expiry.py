@@ -31,14 +31,14 @@ class ChainClock:
         return self.snapshot_time >= dt.datetime.combine(self.session_date, MARKET_CLOSE, tzinfo=NEW_YORK)
 
 
-def expired_mask(dte_days: npt.NDArray[np.float64], after_close: bool) -> npt.NDArray[np.bool_]:
+def expired_mask(dte_days: npt.NDArray[np.float64], after_close: bool | npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """§3 expired: DTE < 0, or DTE = 0 in a snapshot taken at or after the close."""
     with np.errstate(invalid="ignore"):
         return (dte_days < 0) | ((dte_days == 0) & after_close)
 
 
 @lru_cache(maxsize=4096)
-def _close_utc(day: dt.date) -> dt.datetime:
+def close_utc(day: dt.date) -> dt.datetime:
     """16:00 New York on `day`, in UTC (a batch asks for the same few dozen expirations per chain)."""
     return dt.datetime.combine(day, MARKET_CLOSE, tzinfo=NEW_YORK).astimezone(dt.UTC)
 
@@ -59,6 +59,6 @@ def years_to_expiry(dte_days: npt.NDArray[np.float64], clock: ChainClock) -> npt
     start_utc = start.astimezone(dt.UTC)
     # In UTC: Python subtracts two datetimes sharing one tzinfo as wall-clock times, ignoring DST.
     day = clock.session_date
-    seconds = np.array([(_close_utc(day + dt.timedelta(days=int(d))) - start_utc).total_seconds() for d in distinct])
+    seconds = np.array([(close_utc(day + dt.timedelta(days=int(d))) - start_utc).total_seconds() for d in distinct])
     out[known] = np.maximum(seconds / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)[inverse]
     return out

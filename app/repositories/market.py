@@ -17,6 +17,7 @@ from sqlalchemy import Case, ColumnExpressionArgument, Float, and_, case, cast, 
 from sqlalchemy.orm import Session
 
 from app.domain.chain import FloatArray, OptionChain
+from app.domain.chain_block import chains_of_block
 from app.domain.expiry import ChainClock
 from app.repositories.chain_copy import fetch_chain_columns
 from app.repositories.orm import Ohlcv, OptionContract, Ticker
@@ -201,13 +202,6 @@ def _split_chains(
     as_of: dt.date,
     snapshot_times: dict[uuid.UUID, dt.datetime],
 ) -> dict[uuid.UUID, OptionChain]:
-    order = np.argsort(index, kind="stable")
-    index, values = index[order], values[order]
-    bounds = np.searchsorted(index, np.arange(len(ids) + 1))
-    chains = {}
-    for i, ticker_id in enumerate(ids):
-        block = values[bounds[i] : bounds[i + 1]]
-        columns = dict(zip(fields, block.T, strict=True))
-        clock = ChainClock(as_of, snapshot_times[ticker_id])
-        chains[ticker_id] = OptionChain.from_arrays(**columns, clock=clock)
-    return chains
+    clocks = [ChainClock(as_of, snapshot_times[ticker_id]) for ticker_id in ids]
+    columns = dict(zip(fields, np.ascontiguousarray(values.T), strict=True))
+    return dict(zip(ids, chains_of_block(index, columns, clocks), strict=True))

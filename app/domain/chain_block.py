@@ -1,0 +1,84 @@
+"""The option chains of a chunk read, built in whole-chunk passes.
+
+A read returns the contracts of several options snapshots in one block (`owner` says whose each row
+is). Each chain is what `OptionChain.from_arrays` gives for its own rows, bit for bit; the
+validation, the canonical sort and the times to expiry are computed once over the block, and each
+chain is a slice of it, instead of some thirty numpy calls per chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import numpy.typing as npt
+
+from app.domain.chain import FloatArray, OptionChain, impossible_greeks, malformed_contracts
+from app.domain.expiry import MIN_YEARS_TO_EXPIRY, SECONDS_PER_YEAR, ChainClock, close_utc, expired_mask
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def chains_of_block(
+    owner: npt.NDArray[np.int64], columns: dict[str, FloatArray], clocks: list[ChainClock]
+) -> list[OptionChain]:
+    """One chain per clock: `owner[i]` is the index into `clocks` of row i. `columns` holds float
+    columns named as `from_arrays`' arguments (`option_type` +1 call, −1 put; `unreadable` optional)."""
+    n = owner.shape[0]
+
+    def column(name: str, fill: float) -> FloatArray:  # a column not read is `fill`, as in from_arrays
+        return columns[name] if name in columns else np.full(n, fill)
+
+    strike, dte, kind = columns["strike"], columns["dte_days"], columns["option_type"]
+    is_call, is_put = kind == 1, kind == -1
+    unreadable = columns["unreadable"].astype(bool) if "unreadable" in columns else np.zeros(n, dtype=bool)
+    oi, volume = column("open_interest", 0.0), column("volume", 0.0)
+    bid, ask, delta, gamma = (column(name, np.nan) for name in ("bid", "ask", "delta", "gamma"))
+    malformed = malformed_contracts(strike, is_call, is_put, oi, volume, bid, ask, dte, unreadable)
+    malformed |= impossible_greeks(delta, gamma)
+    after_close = np.array([clock.after_close for clock in clocks], dtype=bool)
+    expired = expired_mask(dte, after_close[owner])  # each row under its own snapshot
+    years = _years_to_expiry(owner, dte, clocks)
+    # Snapshot, then strike, puts before calls, DTE: per snapshot the order from_arrays gives (ties keep
+    # the rows' order, as its stable sort does).
+    order = np.lexsort((dte, is_call, strike, owner))
+    arrays = {
+        "strike": strike, "is_call": is_call, "is_put": is_put, "dte_days": dte, "open_interest": oi,
+        "volume": volume, "bid": bid, "ask": ask, "implied_volatility": column("implied_volatility", np.nan),
+        "delta": delta, "gamma": gamma, "unreadable": unreadable, "expired": expired, "malformed": malformed,
+        "years_to_expiry": years,
+    }  # fmt: skip
+    ordered = {name: values[order] for name, values in arrays.items()}
+    bounds = np.searchsorted(owner[order], np.arange(len(clocks) + 1))
+    return [
+        OptionChain(**{name: values[bounds[i] : bounds[i + 1]] for name, values in ordered.items()})
+        for i in range(len(clocks))
+    ]
+
+
+def _years_to_expiry(owner: npt.NDArray[np.int64], dte: FloatArray, clocks: list[ChainClock]) -> FloatArray:
+    """`years_to_expiry` of every row under its own snapshot's clock, from exact microseconds: the
+    difference of two datetimes in whole microseconds over 10⁶ is what timedelta.total_seconds() gives."""
+    out = np.full(dte.shape, np.nan)
+    known = np.isfinite(dte)
+    if not np.any(known):
+        return out
+    sessions = {clock.session_date for clock in clocks}
+    if len(sessions) != 1:  # one session per chunk read; anything else goes chain by chain
+        raise ValueError("a block holds the chains of one session")
+    session = sessions.pop()
+    distinct, inverse = np.unique(dte[known], return_inverse=True)
+    closes = np.array([_microseconds(close_utc(session + dt.timedelta(days=int(d)))) for d in distinct])
+    starts = np.array([_microseconds(_start(clock)) for clock in clocks], dtype=np.int64)
+    elapsed = closes[inverse] - starts[owner[known]]
+    out[known] = np.maximum(elapsed / 1e6 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
+    return out
+
+
+def _start(clock: ChainClock) -> dt.datetime:
+    return clock.snapshot_time or close_utc(clock.session_date)
+
+
+def _microseconds(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
