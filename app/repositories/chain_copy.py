@@ -122,8 +122,8 @@ class _LongField(Exception):
 
 def fetch_chain_columns(
     session: Session, ids: list[uuid.UUID], times: list[dt.datetime], as_of: dt.date, fields: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The chunk's contract rows as (ticker position, float64 columns): one binary COPY, or two when
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The chunk's contract rows as (ticker position, one float64 array per field): one binary COPY, or two when
     a NUMERIC value does not fit a record (then that field is read with the cast from then on)."""
     binary = _binary_fields(session) & set(fields)
     while True:
@@ -133,8 +133,8 @@ def fetch_chain_columns(
         except _LongField as long:  # that field is read with the cast from now on
             binary = _binary_fields(session, drop={long.field}) & set(fields)
     if columns is None:
-        return np.empty(0, dtype=np.int64), np.empty((0, len(fields)))
-    return columns[0].astype(np.int64) - 1, np.column_stack(columns[1:])
+        return np.empty(0, dtype=np.int64), [np.empty(0) for _ in fields]
+    return columns[0].astype(np.int64) - 1, columns[1:]
 
 
 def _copy_chain_columns(

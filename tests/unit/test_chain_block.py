@@ -18,7 +18,8 @@ SESSION = dt.date(2026, 3, 6)  # a Friday; daylight saving starts on Sunday the 
 
 def _block(rng: np.random.Generator, rows: int, owners: int, greeks: tuple[str, ...]) -> dict[str, np.ndarray]:
     strike = rng.choice([90.0, 95.0, 100.0, 100.5, 105.0, np.nan, -5.0], rows)
-    dte = rng.choice([-1.0, 0.0, 0.0, 1.0, 2.0, 7.0, 30.0, 400.0, np.nan], rows)
+    days = [-1.0, 0.0, 0.0, 1.0, 2.0, 7.0, 30.0, 400.0, np.nan]
+    dte = rng.choice([*days, 2.5] if rng.integers(2) else days, rows)  # a fraction of a day: found by sorting
     columns = {
         "owner": rng.integers(0, owners, rows).astype(float),
         "dte_days": dte,
@@ -63,6 +64,9 @@ def test_block_chains_are_the_chains_each_snapshot_builds_alone(seed, greeks):
     owners = 5
     columns = _block(rng, 400, owners, greeks)
     owner = columns.pop("owner").astype(np.int64)
+    if seed % 2:  # rows grouped by snapshot, as a PostgreSQL read returns them
+        grouped = np.argsort(owner, kind="stable")
+        owner, columns = owner[grouped], {name: values[grouped] for name, values in columns.items()}
     clocks = _clocks(owners)
     chains = chains_of_block(owner, columns, clocks)
     assert len(chains) == owners
