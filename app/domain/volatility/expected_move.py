@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from app.domain.chain import OptionChain
+from app.domain.chain import BoolArray, OptionChain
 from app.domain.grouping import is_ascending, stable_order
 from app.domain.volatility.constant_maturity import HORIZON_30D, ExpiryCurve
 
@@ -60,33 +60,71 @@ class Straddle:
     price: float  # call mid + put mid
 
 
-def front_straddle(chain: OptionChain, spot: float) -> Straddle | None:
+def front_straddle(chain: OptionChain, spot: float, selected: BoolArray | None = None) -> Straddle | None:
     """The expiry with the smallest DTE ≥ 1 that has a strike with both a call and a put mid, and its
-    strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest);
-    a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
-    bid, ask = chain.bid, chain.ask
+    strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest), or
+    those `selected` of it; a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
+    bid, ask, dte = chain.bid, chain.ask, chain.dte_days
     # a comparison with NaN is False: a finite ask and bid ≤ ask make the bid finite too
-    quoted = (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & (chain.dte_days >= 1)
+    quoted = (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & (dte >= 1)
     quoted &= np.isfinite(chain.strike)
-    if not np.any(quoted):
+    if selected is not None:
+        quoted &= selected
+    index = np.flatnonzero(quoted)
+    if index.shape[0] == 0:
         return None
-    # one integer key per (DTE, strike, type), ascending: strikes have at most 4 decimals (numeric(12,4));
-    # one sort puts each strike's put just before its call
-    dte = chain.dte_days[quoted].astype(np.int64)
-    strike = chain.strike[quoted]
-    key = (dte * _DTE_STRIDE + np.rint(strike * _STRIKE_SCALE).astype(np.int64)) * 2 + chain.is_call[quoted]
+    days = dte.take(index).astype(np.int64)  # whole days, as the sort's key counts them
+    # nearly always the smallest quoted DTE has a pair: look there first, in chain order
+    front = index[days == days.min()]
+    found = _pairs_in_chain_order(chain, front)
+    if found is None:
+        found = _pairs_by_key(chain, index)
+    if found is None:
+        return None
+    put_at, call_at = found
+    pair_strikes = chain.strike.take(put_at)
+    nearest = int(np.argmin(np.abs(pair_strikes - spot)))  # the first of equal distances: the lower strike
+    put, call = int(put_at[nearest]), int(call_at[nearest])
+    price = (float(bid[call]) + float(ask[call])) / 2.0 + (float(bid[put]) + float(ask[put])) / 2.0
+    return Straddle(dte=int(dte[put]), strike=float(pair_strikes[nearest]), price=price)
+
+
+def _strike_keys(chain: OptionChain, at: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+    """One integer per strike: strikes have at most 4 decimals (numeric(12,4))."""
+    return np.rint(chain.strike.take(at) * _STRIKE_SCALE).astype(np.int64)
+
+
+def _pairs_in_chain_order(
+    chain: OptionChain, at: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """(put, call) of each strike of one expiry's quoted contracts `at` that has both, ascending in strike:
+    in chain order a strike's put comes just before its call. None when there is no pair, or when strikes
+    equal to 4 decimals are not listed together (the sort by key decides then)."""
+    strike, is_call = _strike_keys(chain, at), chain.is_call.take(at)
+    key = strike * 2 + is_call
+    if not (key[1:] >= key[:-1]).all():
+        return None
+    pairs = np.flatnonzero((strike[1:] == strike[:-1]) & is_call[1:] & ~is_call[:-1])
+    if pairs.shape[0] == 0:
+        return None
+    return at.take(pairs), at.take(pairs + 1)
+
+
+def _pairs_by_key(
+    chain: OptionChain, index: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """(put, call) of each strike with both among the quoted contracts `index` of the smallest DTE that has
+    one: one integer key per (DTE, strike, type), ascending; one sort puts each strike's put just before its
+    call."""
+    dte = chain.dte_days.take(index).astype(np.int64)
+    key = (dte * _DTE_STRIDE + _strike_keys(chain, index)) * 2 + chain.is_call.take(index)
     order, ranked = _by_key(key, dte)
     pairs = np.flatnonzero((ranked[:-1] // 2 == ranked[1:] // 2) & (ranked[:-1] % 2 == 0) & (ranked[1:] % 2 == 1))
     if pairs.shape[0] == 0:
         return None
     front_dte = ranked[pairs[0]] // 2 // _DTE_STRIDE
     pairs = pairs[ranked[pairs] // 2 // _DTE_STRIDE == front_dte]  # the pairs of the smallest DTE
-    put_at, call_at = order[pairs], order[pairs + 1]
-    pair_strikes = strike[put_at]
-    nearest = int(np.lexsort((pair_strikes, np.abs(pair_strikes - spot)))[0])
-    mid = (bid[quoted] + ask[quoted]) / 2.0
-    price = float(mid[call_at[nearest]] + mid[put_at[nearest]])
-    return Straddle(dte=int(front_dte), strike=float(pair_strikes[nearest]), price=price)
+    return index.take(order.take(pairs)), index.take(order.take(pairs + 1))
 
 
 def _by_key(
@@ -113,14 +151,19 @@ def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> floa
 
 
 def compute_expected_move(
-    chain: OptionChain | None, spot: float | None, atm_curve: ExpiryCurve | None, atm_iv_30d: float | None
+    chain: OptionChain | None,
+    spot: float | None,
+    atm_curve: ExpiryCurve | None,
+    atm_iv_30d: float | None,
+    *,
+    selected: BoolArray | None = None,
 ) -> ExpectedMoveFigures:
-    """§13.5 for one ticker-day. `chain` holds the §6.1 contracts; `atm_curve` the ATM IV per expiry
-    and `atm_iv_30d` the constant-maturity IV of §12.2; `spot` the session's close."""
+    """§13.5 for one ticker-day. `chain` holds the §6.1 contracts (or those `selected` of it); `atm_curve`
+    the ATM IV per expiry and `atm_iv_30d` the constant-maturity IV of §12.2; `spot` the session's close."""
     if spot is None:
         return ExpectedMoveFigures(diagnostics=("no_spot",))
     diagnostics = []
-    straddle = front_straddle(chain, spot) if chain is not None else None
+    straddle = front_straddle(chain, spot, selected) if chain is not None else None
     front = FrontExpectedMoveFigures()
     if straddle is None:
         diagnostics.append("front:no_quoted_straddle")

@@ -36,6 +36,14 @@ def oi_weighted_iv(iv: FloatArray, open_interest: FloatArray) -> float | None:
     return float(iv.mean())
 
 
+def population_std(values: FloatArray) -> float:
+    """values.std() (ddof 0) with numpy's own steps: the pairwise mean, the squared deviations' pairwise
+    sum over n, its square root (the same float, without the generic reduction's overhead)."""
+    n = values.shape[0]
+    deviations = values - values.sum() / n
+    return math.sqrt(float((deviations * deviations).sum()) / n)
+
+
 def mean_or_none(values: FloatArray) -> float | None:
     return float(values.mean()) if values.shape[0] else None
 
@@ -62,15 +70,14 @@ def skew_leg_iv(
     if n == 0:
         return None, False
     distance = np.abs(delta - target_delta)
-    if np.any(np.isfinite(distance)):
-        best = float(np.nanmin(distance))
-        if best <= SKEW_DELTA_TOLERANCE + _TOLERANCE_SLACK:
-            tied = np.flatnonzero(distance <= best + _TIE_SLACK)
-            if dte_days is not None and tied.size > 1:
-                dte = dte_days[tied]
-                # lexsort keys run last-to-first: |DTE − 30|, then DTE, then strike (position)
-                tied = tied[np.lexsort((tied, dte, np.abs(dte - FRONT_DTE)))]
-            return float(iv[tied[0]]), False
+    best = float(np.fmin.reduce(distance))  # the nearest, NaN ignored (NaN when no delta is finite)
+    if best <= SKEW_DELTA_TOLERANCE + _TOLERANCE_SLACK:
+        tied = np.flatnonzero(distance <= best + _TIE_SLACK)
+        if dte_days is not None and tied.size > 1:
+            dte = dte_days[tied]
+            # lexsort keys run last-to-first: |DTE − 30|, then DTE, then strike (position)
+            tied = tied[np.lexsort((tied, dte, np.abs(dte - FRONT_DTE)))]
+        return float(iv[tied[0]]), False
     index = min(n - 1, math.floor(percentile * n)) if n >= 3 else n // 2
     return float(iv[index]), True
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.domain.bars import OhlcvBars
-from app.domain.chain import FloatArray, OptionChain
+from app.domain.chain import BoolArray, FloatArray, OptionChain
 from app.domain.envelope import missing_chain_reason
 from app.domain.models import Status, VolatilityParams, VolConfidence, VolCounts, VolProcessingStatus
 from app.domain.rounding import round_or_none
@@ -22,13 +22,14 @@ from app.domain.volatility.formulas import (
     front_and_back_windows,
     mean_or_none,
     oi_weighted_iv,
+    population_std,
     ratio_or_none,
     skew_leg_iv,
     term_structure_points,
     term_structure_slope,
 )
 from app.domain.volatility.realized import RealizedVolatilityFigures, compute_realized
-from app.domain.volatility.selection import select_contracts
+from app.domain.volatility.selection import UsableContracts, select_contracts
 
 CORE_METRICS = ("average_iv", "iv_rank", "put_call_ratio_oi", "oi_ratio", "iv_skew", "iv_term_structure")
 _NO_COUNTS = VolCounts(
@@ -126,25 +127,25 @@ def compute_volatility(
         )
 
     sel = select_contracts(chain)
-    iv_chain = chain.take(sel.iv_valid)
-    ratio_chain = chain.take(sel.selected)
-    figures, notes = _figures(iv_chain, ratio_chain, history, history_30d, params, spot)
-    levels, iv = notes.levels, iv_chain.implied_volatility
+    usable = UsableContracts.of(chain, sel.iv_valid)
+    selected_calls, selected_puts = sel.selected & chain.is_call, sel.selected & chain.is_put
+    type_sums = _type_sums(chain, selected_calls, selected_puts)
+    figures, notes = _figures(usable, type_sums, history, history_30d, params, spot)
+    levels = notes.levels
     missing_metrics = [name for name in CORE_METRICS if getattr(figures, name) is None]
     realized = _realized(bars, session_date, levels.atm_iv_30d)
-    moves = compute_expected_move(ratio_chain, spot, levels.atm_curve, levels.atm_iv_30d)
+    moves = compute_expected_move(chain, spot, levels.atm_curve, levels.atm_iv_30d, selected=sel.selected)
     processing_status: VolProcessingStatus = "PARTIAL" if missing_metrics else "SUCCESS"
-    confidence = classify_vol_confidence(
-        processing_status == "SUCCESS", int(iv.shape[0]), notes.front_count, notes.back_count
-    )
+    with_iv = len(usable)
+    confidence = classify_vol_confidence(processing_status == "SUCCESS", with_iv, notes.front_count, notes.back_count)
     average_written = round_or_none(figures.average_iv, 4)
     status: Status = "INVALID" if average_written is None else "FULL" if confidence == "high" else "LIMITED"
     counts = VolCounts(
         total_contracts=len(chain),
-        selected_contracts=len(ratio_chain),
-        with_iv_contracts=int(iv.shape[0]),
-        call_contracts=int(np.count_nonzero(ratio_chain.is_call)),
-        put_contracts=int(np.count_nonzero(ratio_chain.is_put)),
+        selected_contracts=int(np.count_nonzero(sel.selected)),
+        with_iv_contracts=with_iv,
+        call_contracts=int(np.count_nonzero(selected_calls)),
+        put_contracts=int(np.count_nonzero(selected_puts)),
         front_month_contracts=notes.front_count,
         back_month_contracts=notes.back_count,
         total_volume=round(notes.total_volume),
@@ -176,37 +177,37 @@ class _Notes:
 
 
 def _figures(
-    iv_chain: OptionChain,
-    ratio_chain: OptionChain,
+    usable: UsableContracts,
+    type_sums: tuple[float, float, float, float],
     history: FloatArray,
     history_30d: FloatArray,
     params: VolatilityParams,
     spot: float | None,
 ) -> tuple[VolMetricsFigures, _Notes]:
-    """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV (`iv_chain`) and all of them."""
-    iv, oi = iv_chain.implied_volatility, iv_chain.open_interest
-    calls, puts = iv_chain.is_call, iv_chain.is_put
+    """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV and the open interest and volume
+    of all §6.1 calls and puts (`type_sums`)."""
+    iv, oi, dte = usable.implied_volatility, usable.open_interest, usable.dte_days
+    calls, puts = np.flatnonzero(usable.is_call), np.flatnonzero(usable.is_put)
+    call_iv, put_iv = iv.take(calls), iv.take(puts)
     average_iv = oi_weighted_iv(iv, oi)
-    avg_call_written = round_or_none(oi_weighted_iv(iv[calls], oi[calls]), 4)
-    avg_put_written = round_or_none(oi_weighted_iv(iv[puts], oi[puts]), 4)
-    dte = iv_chain.dte_days
-    call_leg, call_note = _skew_leg(iv[calls], iv_chain.delta[calls], dte[calls], "calls")
-    put_leg, put_note = _skew_leg(iv[puts], iv_chain.delta[puts], dte[puts], "puts")
-    call_oi, put_oi, call_volume, put_volume = _type_sums(ratio_chain)
-    total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
+    avg_call_written = round_or_none(oi_weighted_iv(call_iv, oi.take(calls)), 4)
+    avg_put_written = round_or_none(oi_weighted_iv(put_iv, oi.take(puts)), 4)
+    call_leg, call_note = _skew_leg(call_iv, usable.delta.take(calls), dte.take(calls), "calls")
+    put_leg, put_note = _skew_leg(put_iv, usable.delta.take(puts), dte.take(puts), "puts")
+    call_oi, put_oi, call_volume, put_volume = type_sums
     front, back = front_and_back_windows(dte)
     front_iv, back_iv = mean_or_none(iv[front]), mean_or_none(iv[back])
     term = term_structure_points(front_iv, back_iv)
     average_written = round_or_none(average_iv, 4)
     iv_rank, rank_gap = compute_iv_rank(average_written, history, params.min_history)
-    levels = constant_maturity(iv_chain, spot)
+    levels = constant_maturity(usable, spot)
     iv30_written = round_or_none(levels.atm_iv_30d, 4)
     iv30_rank, iv30_gap = compute_iv_rank(iv30_written, history_30d, params.min_history)
     figures = VolMetricsFigures(
         average_iv=average_iv,
         avg_call_iv=avg_call_written,
         avg_put_iv=avg_put_written,
-        iv_stddev=float(iv.std()) if iv.shape[0] else None,
+        iv_stddev=population_std(iv) if iv.shape[0] else None,
         iv_skew=(put_leg - call_leg) * 100.0 if call_leg is not None and put_leg is not None else None,
         iv_skew_call_put=(
             (avg_put_written - avg_call_written) * 100.0
@@ -215,7 +216,7 @@ def _figures(
         ),
         put_call_ratio_oi=ratio_or_none(put_oi, call_oi),
         put_call_volume_ratio=ratio_or_none(put_volume, call_volume),
-        oi_ratio=ratio_or_none(total_volume, total_oi),
+        oi_ratio=ratio_or_none(call_volume + put_volume, call_oi + put_oi),
         front_month_iv=front_iv,
         back_month_iv=back_iv,
         iv_term_structure=term,
@@ -231,21 +232,17 @@ def _figures(
     )
     skew_notes = tuple(note for note in (call_note, put_note) if note)
     front_count, back_count = int(np.count_nonzero(front)), int(np.count_nonzero(back))
+    total_oi, total_volume = call_oi + put_oi, call_volume + put_volume
     notes = _Notes(
         levels, skew_notes, call_leg, front_iv, rank_gap, iv30_gap, front_count, back_count, total_oi, total_volume
     )
     return figures, notes
 
 
-def _type_sums(chain: OptionChain) -> tuple[float, float, float, float]:
-    """Open interest of calls and puts, then their volume (§6.2's ratios)."""
+def _type_sums(chain: OptionChain, calls: BoolArray, puts: BoolArray) -> tuple[float, float, float, float]:
+    """Open interest of the calls and the puts, then their volume (§6.2's ratios)."""
     oi, volume = chain.open_interest, chain.volume
-    return (
-        float(oi[chain.is_call].sum()),
-        float(oi[chain.is_put].sum()),
-        float(volume[chain.is_call].sum()),
-        float(volume[chain.is_put].sum()),
-    )
+    return float(oi[calls].sum()), float(oi[puts].sum()), float(volume[calls].sum()), float(volume[puts].sum())
 
 
 def _diagnostics(
