@@ -39,6 +39,8 @@ class OhlcvBars:
     def last(self, count: int) -> OhlcvBars:
         """The most recent `count` bars (sessions left as they are)."""
         start = max(len(self) - count, 0)
+        if start == 0:
+            return self  # frozen: nothing to copy
         return OhlcvBars(
             self.dates[start:],
             self.open[start:],

@@ -64,7 +64,7 @@ def atm_term_structure(chain: ExpiryColumns, spot: float, groups: ExpiryGroups |
     new_pair[starts[1:-1]] = True
     pair = np.cumsum(new_pair)
     pair_iv = np.bincount(pair, weights=g.iv) / np.bincount(pair)
-    expiry = np.flatnonzero(reaches)
+    expiry = reaches.nonzero()[0]
     above = above[expiry]
     exact = strike[above] == spot
     has_below = above > starts[expiry]
@@ -106,42 +106,52 @@ def total_variance_iv(curve: ExpiryCurve, horizon_years: float) -> float | None:
 def risk_reversal_curve(
     chain: ExpiryColumns, spot: float, is_call: bool, groups: ExpiryGroups | None = None
 ) -> ExpiryCurve:
-    """§12.2 one type's 25-delta IV for every expiry that has it.
+    """§12.2 one type's 25-delta IV for every expiry that has it (see `risk_reversal_curves`)."""
+    calls, puts = risk_reversal_curves(group_by_expiry(chain) if groups is None else groups, spot)
+    return calls if is_call else puts
+
+
+def risk_reversal_curves(groups: ExpiryGroups, spot: float) -> tuple[ExpiryCurve, ExpiryCurve]:
+    """§12.2 the calls' and the puts' 25-delta IV for every expiry that has it.
 
     Per expiry, the out-of-the-money contracts (puts K ≤ S, calls K ≥ S) with a finite delta are
     walked away from spot in strike order; the first adjacent pair whose deltas bracket the target
     (inclusive) gives the IV, linear in delta, and a contract exactly at the target its own IV.
-    All expiries at once over the contracts grouped by expiry, pairs never span two expiries.
+    Both walks at once: the calls by expiry, then the puts (their deltas negated, so both targets are
+    +0.25: negation is exact, the interpolated IV the same float); pairs never span two walks or expiries.
     """
-    target = RR_TARGET_DELTA if is_call else -RR_TARGET_DELTA
-    g = group_by_expiry(chain) if groups is None else groups
-    otm = (g.strike >= spot) if is_call else (g.strike <= spot)
-    walked = np.flatnonzero((g.is_call if is_call else g.is_put) & otm & np.isfinite(g.delta))
-    if not is_call:  # puts walk down: equal strikes latest first; the expiries come out descending
-        walked = walked[::-1]
-    expiry, d, v = g.expiry[walked], g.delta[walked], g.iv[walked]
+    g, expiries = groups, groups.years.shape[0]
+    finite = np.isfinite(g.delta)
+    calls = (g.is_call & (g.strike >= spot) & finite).nonzero()[0]
+    # puts walk down: equal strikes latest first; their expiries come out descending
+    puts = (g.is_put & (g.strike <= spot) & finite).nonzero()[0][::-1]
+    walk, n_calls = np.concatenate((calls, puts)), calls.shape[0]
+    d, v, walk_expiry = g.delta[walk], g.iv[walk], g.expiry[walk]
+    np.negative(d[n_calls:], out=d[n_calls:])
+    walk_expiry[n_calls:] += expiries  # a put's walk is its own
+    target = RR_TARGET_DELTA
     exact = d == target
     brackets = np.zeros(d.shape[0], dtype=bool)
     low, high = np.minimum(d[:-1], d[1:]), np.maximum(d[:-1], d[1:])
-    brackets[:-1] = (expiry[:-1] == expiry[1:]) & (low <= target) & (target <= high) & (d[:-1] != d[1:])
-    hits = np.flatnonzero(exact | brackets)
-    found, i = _first_per_expiry(expiry[hits], hits, ascending=is_call)
+    brackets[:-1] = (walk_expiry[:-1] == walk_expiry[1:]) & (low <= target) & (target <= high) & (d[:-1] != d[1:])
+    hits = (exact | brackets).nonzero()[0]
+    found, i = _first_per_walk(walk_expiry[hits], hits)
     j = np.minimum(i + 1, d.shape[0] - 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         between = v[i] + (target - d[i]) / (d[j] - d[i]) * (v[j] - v[i])
-    return g.curve(found, np.where(exact[i], v[i], between))
+    iv = np.where(exact[i], v[i], between)
+    k = int(np.count_nonzero(found < expiries))  # the calls' expiries come first, ascending
+    return g.curve(found[:k], iv[:k]), g.curve(found[k:][::-1] - expiries, iv[k:][::-1])
 
 
-def _first_per_expiry(expiry: IntArray, at: IntArray, *, ascending: bool) -> tuple[IntArray, IntArray]:
-    """The distinct expiries of `expiry` (grouped, ascending or descending) in ascending order, and the
-    `at` of the first entry of each."""
-    if expiry.shape[0] == 0:
-        return expiry, at
-    first = np.empty(expiry.shape[0], dtype=bool)
+def _first_per_walk(walk_expiry: IntArray, at: IntArray) -> tuple[IntArray, IntArray]:
+    """Each run of equal `walk_expiry` (in order) and the `at` of its first entry."""
+    if walk_expiry.shape[0] == 0:
+        return walk_expiry, at
+    first = np.empty(walk_expiry.shape[0], dtype=bool)
     first[0] = True
-    np.not_equal(expiry[1:], expiry[:-1], out=first[1:])
-    found, at = expiry[first], at[first]
-    return (found, at) if ascending else (found[::-1], at[::-1])
+    np.not_equal(walk_expiry[1:], walk_expiry[:-1], out=first[1:])
+    return walk_expiry[first], at[first]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +190,7 @@ def constant_maturity(usable: ExpiryColumns, spot: float | None) -> ConstantMatu
     if structure is None:
         diagnostics.append("atm_term_structure:needs_atm_iv_30d_and_90d")
     legs = {}
-    for side, is_call in (("calls", True), ("puts", False)):
-        curve = risk_reversal_curve(usable, spot, is_call, groups)
+    for side, curve in zip(("calls", "puts"), risk_reversal_curves(groups, spot), strict=True):
         legs[side] = total_variance_iv(curve, HORIZON_30D)
         if legs[side] is None:
             diagnostics.append(f"rr25_30d:{side}_{_gap(curve, HORIZON_30D, 30)}")

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import fields
 
 import numpy as np
 
 from app.domain.bars import OhlcvBars
 from app.domain.chain import FloatArray, OptionChain
 from app.domain.envelope import envelope_fields, staleness_diagnostics
-from app.domain.models import (
-    SnapshotContext,
-    VolatilityMetrics,
-    VolatilityParams,
-    VolHistory,
-    VolMetadata,
-    VolMetrics,
-    iso_utc,
-)
-from app.domain.rounding import round_or_none
+from app.domain.models import SnapshotContext, VolatilityMetrics, VolatilityParams, iso_utc
+from app.domain.rounding import round_to
 from app.domain.volatility.expected_move import ExpectedMoveFigures
 from app.domain.volatility.realized import RealizedVolatilityFigures
-from app.domain.volatility.result import VolatilityResult, VolMetricsFigures, compute_volatility
-from app.domain.volatility_parts import ExpectedMove, FrontExpectedMove, RealizedVolatility, ThirtyDayExpectedMove
+from app.domain.volatility.result import VolatilityResult, compute_volatility
 
 # Decimal places each metric is written with (SPEC §6.2).
 METRIC_DIGITS = {
@@ -42,54 +32,45 @@ REALIZED_DIGITS = {
 STRIKE_DIGITS = 4  # a strike is written as stored (numeric(12,4)), never moved by rounding
 STRADDLE_PRICE_DIGITS = 4
 MOVE_DIGITS = 2
+FRONT_MOVE_DIGITS = {
+    "straddle_strike": STRIKE_DIGITS, "straddle_price": STRADDLE_PRICE_DIGITS, "straddle_pct": MOVE_DIGITS,
+    "lower": MOVE_DIGITS, "upper": MOVE_DIGITS, "iv_move": MOVE_DIGITS, "iv_move_pct": MOVE_DIGITS,
+}  # fmt: skip
+THIRTY_DAY_MOVE_DIGITS = dict.fromkeys(("iv_move", "iv_move_pct", "lower", "upper"), MOVE_DIGITS)
 
 
-def _realized(figures: RealizedVolatilityFigures) -> RealizedVolatility:
-    values = {name: round_or_none(getattr(figures, name), digits) for name, digits in REALIZED_DIGITS.items()}
-    return RealizedVolatility(
-        **values,
-        bars_used=figures.bars_used,
-        session_gaps=figures.session_gaps,
-        diagnostics=list(figures.diagnostics),
-    )
+def _rounded(figures: object, digits: dict[str, int]) -> dict[str, float | None]:
+    """The figures named in `digits`, each rounded to its places (a non-finite one raises)."""
+    values = {}
+    for name, places in digits.items():
+        value = getattr(figures, name)
+        values[name] = None if value is None else round_to(value, places)
+    return values
 
 
-def _expected_move(figures: ExpectedMoveFigures, session_date: dt.date) -> ExpectedMove:
-    front, d30 = figures.front, figures.d30
+def _realized(figures: RealizedVolatilityFigures) -> dict[str, object]:
+    return {
+        **_rounded(figures, REALIZED_DIGITS),
+        "bars_used": figures.bars_used,
+        "session_gaps": figures.session_gaps,
+        "diagnostics": list(figures.diagnostics),
+    }
+
+
+def _expected_move(figures: ExpectedMoveFigures, session_date: dt.date) -> dict[str, object]:
+    front = figures.front
     expiry = None if front.dte is None else (session_date + dt.timedelta(days=front.dte)).isoformat()
-    return ExpectedMove(
-        front=FrontExpectedMove(
-            expiry=expiry,
-            dte=front.dte,
-            straddle_strike=round_or_none(front.straddle_strike, STRIKE_DIGITS),
-            straddle_price=round_or_none(front.straddle_price, STRADDLE_PRICE_DIGITS),
-            **{
-                name: round_or_none(getattr(front, name), MOVE_DIGITS)
-                for name in ("straddle_pct", "lower", "upper", "iv_move", "iv_move_pct")
-            },
-        ),
-        d30=ThirtyDayExpectedMove(
-            **{
-                name: round_or_none(getattr(d30, name), MOVE_DIGITS)
-                for name in ("iv_move", "iv_move_pct", "lower", "upper")
-            }
-        ),
-        diagnostics=list(figures.diagnostics),
-    )
+    return {
+        "front": {"expiry": expiry, "dte": front.dte, **_rounded(front, FRONT_MOVE_DIGITS)},
+        "d30": _rounded(figures.d30, THIRTY_DAY_MOVE_DIGITS),
+        "diagnostics": list(figures.diagnostics),
+    }
 
 
-def _metrics(figures: VolMetricsFigures) -> VolMetrics:
-    return VolMetrics(
-        **{f.name: round_or_none(getattr(figures, f.name), METRIC_DIGITS[f.name]) for f in fields(figures)}
-    )
-
-
-def _history(history: FloatArray) -> VolHistory:
+def _history(history: FloatArray) -> dict[str, object]:
     if history.shape[0] == 0:
-        return VolHistory(points=0, min=None, max=None)
-    return VolHistory(
-        points=int(history.shape[0]), min=round_or_none(history.min(), 4), max=round_or_none(history.max(), 4)
-    )
+        return {"points": 0, "min": None, "max": None}
+    return {"points": int(history.shape[0]), "min": round_to(history.min(), 4), "max": round_to(history.max(), 4)}
 
 
 def volatility_document(
@@ -98,23 +79,25 @@ def volatility_document(
     """The document of a result: every key present, metrics rounded as §6.2 writes them.
 
     A `failure_reason` makes it the ERROR document of a ticker-day that could not be computed.
+    The document is validated once as a whole (no NaN or infinity gets in).
     """
     if failure_reason is not None:
         diagnostics = [f"error:{failure_reason}"]
     else:
         diagnostics = staleness_diagnostics(context, result.params.stale_after_days) + list(result.diagnostics)
     envelope = envelope_fields(context, result.params)
-    return VolatilityMetrics(
-        status=result.status,
-        processing_status=result.processing_status,
-        confidence=result.confidence,
-        options_snapshot_time=iso_utc(context.options_snapshot_time),
-        metrics=_metrics(result.figures),
-        realized=_realized(result.realized),
-        expected_move=_expected_move(result.expected_move, context.snapshot_date),
-        diagnostics=diagnostics,
-        metadata=VolMetadata(**envelope, counts=result.counts, history=_history(result.history)),
-    )
+    document = {
+        "status": result.status,
+        "processing_status": result.processing_status,
+        "confidence": result.confidence,
+        "options_snapshot_time": iso_utc(context.options_snapshot_time),
+        "metrics": _rounded(result.figures, METRIC_DIGITS),
+        "realized": _realized(result.realized),
+        "expected_move": _expected_move(result.expected_move, context.snapshot_date),
+        "diagnostics": diagnostics,
+        "metadata": {**envelope, "counts": result.counts, "history": _history(result.history)},
+    }
+    return VolatilityMetrics.model_validate(document)
 
 
 def compute_volatility_metrics(

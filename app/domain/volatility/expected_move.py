@@ -64,29 +64,36 @@ def front_straddle(chain: OptionChain, spot: float, selected: BoolArray | None =
     """The expiry with the smallest DTE ≥ 1 that has a strike with both a call and a put mid, and its
     strike nearest spot (the lower on a tie). `chain` holds the §6.1 contracts (any open interest), or
     those `selected` of it; a mid is (bid + ask) / 2 of a quote with bid ≥ 0, ask > 0 and bid ≤ ask."""
-    bid, ask, dte = chain.bid, chain.ask, chain.dte_days
-    # a comparison with NaN is False: a finite ask and bid ≤ ask make the bid finite too
-    quoted = (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & (dte >= 1)
-    quoted &= np.isfinite(chain.strike)
+    dte = chain.dte_days
+    listed = dte >= 1
     if selected is not None:
-        quoted &= selected
-    index = np.flatnonzero(quoted)
-    if index.shape[0] == 0:
+        listed &= selected
+    if not listed.any():
         return None
-    days = dte.take(index).astype(np.int64)  # whole days, as the sort's key counts them
-    # nearly always the smallest quoted DTE has a pair: look there first, in chain order
-    front = index[days == days.min()]
-    found = _pairs_in_chain_order(chain, front)
+    # nearly always the smallest DTE has a quoted pair: look there first, in chain order (the sort's key
+    # counts whole days)
+    first_day = math.floor(np.min(dte, where=listed, initial=math.inf))
+    front = (listed & (dte < first_day + 1)).nonzero()[0]
+    found = _pairs_in_chain_order(chain, front[_quoted(chain, front)])
     if found is None:
-        found = _pairs_by_key(chain, index)
+        index = listed.nonzero()[0]
+        found = _pairs_by_key(chain, index[_quoted(chain, index)])
     if found is None:
         return None
     put_at, call_at = found
     pair_strikes = chain.strike.take(put_at)
     nearest = int(np.argmin(np.abs(pair_strikes - spot)))  # the first of equal distances: the lower strike
     put, call = int(put_at[nearest]), int(call_at[nearest])
+    bid, ask = chain.bid, chain.ask
     price = (float(bid[call]) + float(ask[call])) / 2.0 + (float(bid[put]) + float(ask[put])) / 2.0
     return Straddle(dte=int(dte[put]), strike=float(pair_strikes[nearest]), price=price)
+
+
+def _quoted(chain: OptionChain, at: npt.NDArray[np.intp]) -> BoolArray:
+    """Which of the contracts `at` have a mid: bid ≥ 0, ask > 0, bid ≤ ask (and a strike)."""
+    bid, ask = chain.bid.take(at), chain.ask.take(at)
+    # a comparison with NaN is False: a finite ask and bid ≤ ask make the bid finite too
+    return (bid >= 0) & (ask > 0) & (bid <= ask) & np.isfinite(ask) & np.isfinite(chain.strike.take(at))
 
 
 def _strike_keys(chain: OptionChain, at: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
@@ -104,7 +111,7 @@ def _pairs_in_chain_order(
     key = strike * 2 + is_call
     if not (key[1:] >= key[:-1]).all():
         return None
-    pairs = np.flatnonzero((strike[1:] == strike[:-1]) & is_call[1:] & ~is_call[:-1])
+    pairs = ((strike[1:] == strike[:-1]) & is_call[1:] & ~is_call[:-1]).nonzero()[0]
     if pairs.shape[0] == 0:
         return None
     return at.take(pairs), at.take(pairs + 1)

@@ -146,26 +146,24 @@ def group_by_expiry(chain: ExpiryColumns) -> ExpiryGroups:
 def _by_whole_days(
     chain: ExpiryColumns,
 ) -> tuple[IntArray, IntArray, IntArray, FloatArray, FloatArray] | None:
-    """(order, expiry of each position, starts, years, DTEs) by one radix pass over whole-day DTEs when
-    every contract has T > 0 and T is one strictly increasing function of DTE (a chain read for a
-    session); None otherwise."""
+    """(order, expiry of each position, starts, years, DTEs) by one radix pass over the DTEs' whole days,
+    when every contract has T > 0 and the contracts of a day share one T, ascending with the days (a
+    chain read for a session); None otherwise. The order is then np.unique(T)'s, stable."""
     dte = chain.dte_days
     if dte.shape[0] == 0 or not (dte.min() >= 0 and dte.max() <= _INT16_MAX):  # NaN fails both
         return None
-    days = dte.astype(np.int16)
-    if not (days == dte).all():  # a fractional DTE
-        return None
-    order = np.argsort(days, kind="stable")  # a radix sort on int16
-    days = days.take(order)
+    order = np.argsort(dte.astype(np.int16), kind="stable")  # a radix sort on whole days
+    days = dte.take(order).astype(np.int16)
     changes = days[1:] != days[:-1]
     expiry = np.empty(dte.shape[0], dtype=np.intp)
     expiry[0] = 0
-    np.cumsum(changes, out=expiry[1:])
-    starts = np.concatenate(([0], np.flatnonzero(changes) + 1, [dte.shape[0]]))
+    np.add.accumulate(changes, out=expiry[1:], dtype=np.intp)
+    starts = np.concatenate(([0], changes.nonzero()[0] + 1, [dte.shape[0]]))
     all_years = chain.years_to_expiry.take(order)
-    years = all_years.take(starts[:-1])
+    first = starts[:-1]
+    years = all_years.take(first)
     if not (years[0] > 0 and math.isfinite(years[-1]) and (years[1:] > years[:-1]).all()):
         return None
-    if not (years.take(expiry) == all_years).all():  # T is one function of DTE
+    if not (years.take(expiry) == all_years).all():  # one T per day
         return None
-    return order, expiry, starts, years, days.take(starts[:-1]).astype(np.float64)
+    return order, expiry, starts, years, dte.take(order.take(first))

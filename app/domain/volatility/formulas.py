@@ -72,7 +72,7 @@ def skew_leg_iv(
     distance = np.abs(delta - target_delta)
     best = float(np.fmin.reduce(distance))  # the nearest, NaN ignored (NaN when no delta is finite)
     if best <= SKEW_DELTA_TOLERANCE + _TOLERANCE_SLACK:
-        tied = np.flatnonzero(distance <= best + _TIE_SLACK)
+        tied = (distance <= best + _TIE_SLACK).nonzero()[0]
         if dte_days is not None and tied.size > 1:
             dte = dte_days[tied]
             # lexsort keys run last-to-first: |DTE − 30|, then DTE, then strike (position)

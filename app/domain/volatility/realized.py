@@ -149,6 +149,8 @@ def _session_gaps(bars: OhlcvBars) -> int | None:
     """NYSE sessions between the first and the last bar (inclusive) that have no bar (None: no bars)."""
     if not len(bars):
         return None
+    if bars.sessions.shape == bars.dates.shape and (bars.sessions == bars.dates).all():
+        return 0  # a bar on every session spanned
     lo = np.searchsorted(bars.sessions, bars.dates[0], side="left")
     hi = np.searchsorted(bars.sessions, bars.dates[-1], side="right")
     spanned = bars.sessions[lo:hi]
@@ -173,8 +175,8 @@ def compute_realized(
     count = len(bars)
     invalid = invalid_bars(bars)
     diagnostics = [f"ohlcv_invalid_bar:{day}" for day in bars.dates[invalid].astype(str)] if invalid.any() else []
-    # invalid bars among the last k: a window is judged by one subtraction
-    invalid_from_end = np.concatenate(([0], np.cumsum(invalid[::-1])))
+    # invalid bars among the last k: a window is judged by one subtraction (none: no window holds one)
+    invalid_from_end = np.concatenate(([0], np.cumsum(invalid[::-1]))) if diagnostics else np.zeros(count + 1)
     logs = LogSeries.of(bars.open, bars.high, bars.low, bars.close, all_valid=not diagnostics)
     values: dict[str, float | None] = {}
     for key, (need, estimator, n) in _ESTIMATORS.items():

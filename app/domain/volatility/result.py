@@ -184,10 +184,9 @@ def _figures(
     params: VolatilityParams,
     spot: float | None,
 ) -> tuple[VolMetricsFigures, _Notes]:
-    """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV and the open interest and volume
-    of all §6.1 calls and puts (`type_sums`)."""
+    """§6.2 and §12.2 figures from the §6.1 contracts with a usable IV, and `type_sums` of all of them."""
     iv, oi, dte = usable.implied_volatility, usable.open_interest, usable.dte_days
-    calls, puts = np.flatnonzero(usable.is_call), np.flatnonzero(usable.is_put)
+    calls, puts = usable.is_call.nonzero()[0], usable.is_put.nonzero()[0]
     call_iv, put_iv = iv.take(calls), iv.take(puts)
     average_iv = oi_weighted_iv(iv, oi)
     avg_call_written = round_or_none(oi_weighted_iv(call_iv, oi.take(calls)), 4)

@@ -61,7 +61,7 @@ class UsableContracts:
 
     @classmethod
     def of(cls, chain: OptionChain, iv_valid: BoolArray) -> UsableContracts:
-        index = np.flatnonzero(iv_valid)
+        index = iv_valid.nonzero()[0]
         return cls(
             strike=chain.strike.take(index),
             is_call=chain.is_call.take(index),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from app.domain.chain import OptionChain
+from app.domain.volatility.constant_maturity import risk_reversal_curves
 from app.domain.volatility.expected_move import front_straddle
 from app.domain.volatility.expiry_groups import group_by_expiry
 from app.domain.volatility.formulas import population_std
@@ -75,3 +76,24 @@ def test_front_straddle_reads_only_the_selected_contracts() -> None:
     later = front_straddle(quotes, 100.0, np.array([False, True, True, True, False, True]))
     assert later is not None
     assert (later.dte, later.strike, later.price) == (9, 100.0, 3.1 + 3.0)
+
+
+def test_both_risk_reversal_walks_at_once_by_hand() -> None:
+    book = chain(
+        {"type": "C", "strike": 100.0, "dte": 30, "delta": 0.50, "iv": 0.20},
+        {"type": "C", "strike": 105.0, "dte": 30, "delta": 0.30, "iv": 0.22},
+        {"type": "C", "strike": 110.0, "dte": 30, "delta": 0.20, "iv": 0.24},
+        {"type": "P", "strike": 100.0, "dte": 30, "delta": -0.50, "iv": 0.21},
+        {"type": "P", "strike": 95.0, "dte": 30, "delta": -0.35, "iv": 0.25},
+        {"type": "P", "strike": 90.0, "dte": 30, "delta": -0.15, "iv": 0.29},
+        {"type": "C", "strike": 100.0, "dte": 60, "iv": 0.30},  # no delta: not walked
+        {"type": "P", "strike": 100.0, "dte": 60, "delta": -0.25, "iv": 0.26},  # exactly at the target
+    )
+    calls, puts = risk_reversal_curves(group_by_expiry(book), 100.0)
+    # calls 105 → 110 bracket 0.25: 0.22 + (0.25 − 0.30) / (0.20 − 0.30) · (0.24 − 0.22) = 0.23
+    assert calls.dte_days.tolist() == [30.0]
+    assert calls.iv.tolist() == pytest.approx([0.23], rel=1e-12)
+    # puts 95 → 90 bracket −0.25: 0.25 + (−0.25 + 0.35) / (−0.15 + 0.35) · (0.29 − 0.25) = 0.27
+    assert puts.dte_days.tolist() == [30.0, 60.0]
+    assert puts.iv.tolist() == pytest.approx([0.27, 0.26], rel=1e-12)
+    assert puts.years.tolist() == [30 / 365, 60 / 365]
