@@ -62,7 +62,7 @@ def atm_term_structure(chain: ExpiryColumns, spot: float, groups: ExpiryGroups |
     new_pair[0] = False  # the first pair is pair 0
     np.not_equal(strike[1:], strike[:-1], out=new_pair[1:])
     new_pair[starts[1:-1]] = True
-    pair = np.cumsum(new_pair)
+    pair = np.add.accumulate(new_pair, dtype=np.intp)
     pair_iv = np.bincount(pair, weights=g.iv) / np.bincount(pair)
     expiry = reaches.nonzero()[0]
     above = above[expiry]

@@ -151,7 +151,7 @@ def _front_iv_move(atm_curve: ExpiryCurve | None, dte: int, spot: float) -> floa
     """S · ATM IV_e · √T_e of the expiry with this DTE (§12.2's ATM IV), None when it has none."""
     if atm_curve is None:
         return None
-    match = np.flatnonzero(atm_curve.dte_days == dte)
+    match = (atm_curve.dte_days == dte).nonzero()[0]
     if match.shape[0] == 0:
         return None
     return spot * float(atm_curve.iv[match[0]]) * math.sqrt(float(atm_curve.years[match[0]]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,7 +118,7 @@ def compute_volatility(
     `chain` is None when there is no options snapshot."""
     history = _finite(history)
     history_30d = _finite(history_30d)
-    spot = spot if spot is not None and np.isfinite(spot) and spot > 0 else None
+    spot = spot if spot is not None and math.isfinite(spot) and spot > 0 else None
     missing = missing_chain_reason(chain)
     if chain is None or missing is not None:
         realized = _realized(bars, session_date, None)
