@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain
 from app.domain.grouping import unique_strikes
@@ -54,15 +55,62 @@ def contract_sign(is_call: BoolArray, convention: str) -> FloatArray:
 
 def compute_contract_gex(chain: OptionChain, spot: float, convention: str) -> FloatArray:
     """§5.2 contract GEX, dollars per 1% move: sign · |gamma| · OI · S² · 0.01 · 100."""
-    return (
-        contract_sign(chain.is_call, convention)
-        * np.abs(chain.gamma)
-        * chain.open_interest
-        * spot
-        * spot
-        * 0.01
-        * CONTRACT_MULTIPLIER
-    )
+    # A malformed row may hold any number (its product can overflow); §5 and §12.1 never read its figure.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (
+            contract_sign(chain.is_call, convention)
+            * np.abs(chain.gamma)
+            * chain.open_interest
+            * spot
+            * spot
+            * 0.01
+            * CONTRACT_MULTIPLIER
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StrikeSums:
+    """Figures of a chain's contracts summed per strike and option type (all expirations), strikes
+    ascending; row 0 holds the puts, row 1 the calls. Each sum runs over the contracts in chain order."""
+
+    strikes: FloatArray
+    gex: FloatArray
+    open_interest: FloatArray
+    contracts: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(
+        cls, strikes: FloatArray, inverse: npt.NDArray[np.intp], is_call: BoolArray, oi: FloatArray, gex: FloatArray
+    ) -> StrikeSums:
+        """`strikes`, `inverse`: unique_strikes of the contracts' strikes."""
+        width = strikes.shape[0]
+        slot = is_call * width + inverse
+        size = 2 * width
+        return cls(
+            strikes,
+            np.bincount(slot, weights=gex, minlength=size).reshape(2, width),
+            np.bincount(slot, weights=oi, minlength=size).reshape(2, width),
+            np.bincount(slot, minlength=size).reshape(2, width),
+        )
+
+    def profile(self) -> StrikeProfile:
+        return StrikeProfile(strikes=self.strikes, call_gex=self.gex[1], put_gex=self.gex[0])
+
+    def walls(self, spot: float, max_moneyness: float, top_n: int) -> tuple[list[WallFigures], list[WallFigures]]:
+        """compute_walls of the calls and of the puts, from these sums."""
+        near = np.abs(self.strikes - spot) / spot <= max_moneyness
+        return self._walls(1, near, spot, top_n), self._walls(0, near, spot, top_n)
+
+    def _walls(self, row: int, near: BoolArray, spot: float, top_n: int) -> list[WallFigures]:
+        kept = np.flatnonzero(near & (self.contracts[row] > 0))
+        return rank_walls(
+            self.strikes.take(kept),
+            self.open_interest[row].take(kept),
+            self.gex[row].take(kept),
+            self.contracts[row].take(kept),
+            spot,
+            top_n,
+        )
 
 
 def compute_strike_profile(chain: OptionChain, gex: FloatArray) -> StrikeProfile:
@@ -114,19 +162,31 @@ def compute_walls(
     size = strikes.shape[0]
     oi = np.bincount(inverse, weights=open_interest[near], minlength=size)
     wall_gex = np.bincount(inverse, weights=gex[near], minlength=size)
-    contracts = np.bincount(inverse, minlength=size)
+    return rank_walls(strikes, oi, wall_gex, np.bincount(inverse, minlength=size), spot, top_n)
+
+
+def rank_walls(
+    strikes: FloatArray,
+    open_interest: FloatArray,
+    gex: FloatArray,
+    contracts: npt.NDArray[np.intp],
+    spot: float,
+    top_n: int,
+) -> list[WallFigures]:
+    """§5.2 ranking of one type's strikes (ascending, already within max moneyness and aggregated):
+    open interest desc, then |K − S| asc, then strike asc; the top N."""
     distance = np.abs(strikes - spot)
-    order = np.lexsort((strikes, distance, -oi))[:top_n]
+    order = np.lexsort((strikes, distance, -open_interest))[:top_n]
     return [
-        WallFigures(
-            strike=float(strikes[i]),
-            open_interest=float(oi[i]),
-            gex=float(wall_gex[i]),
-            contracts=int(contracts[i]),
-            distance_from_spot=float(strikes[i] - spot),
-            moneyness=float(distance[i] / spot),
+        WallFigures(strike=k, open_interest=oi, gex=g, contracts=n, distance_from_spot=k - spot, moneyness=d / spot)
+        for k, oi, g, n, d in zip(
+            strikes[order].tolist(),
+            open_interest[order].tolist(),
+            gex[order].tolist(),
+            contracts[order].tolist(),
+            distance[order].tolist(),
+            strict=True,
         )
-        for i in order
     ]
 
 

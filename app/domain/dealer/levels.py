@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain, usable_iv
-from app.domain.dealer.exposure import contract_sign
+from app.domain.dealer.exposure import compute_contract_gex, contract_sign
 from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, spot_exposures, sweep_levels
 from app.domain.grouping import unique_strikes
 
@@ -105,26 +105,28 @@ def gex_by_dte(
     per_strike = np.bincount(bucket * width + inverse, weights=contract_gex, minlength=size * width)
     per_strike = per_strike.reshape(size, width)
     net, gross = per_strike.sum(axis=1), np.abs(per_strike).sum(axis=1)
-    vanna = charm = np.zeros(size)
+    vanna: list[float] | FloatArray = [0.0] * size
+    charm: list[float] | FloatArray = [0.0] * size
     if exposures is not None:
         modelled_bucket, vanna_of, charm_of = exposures
-        # bincount with weights returns float64; the cast only tells the type checker so.
-        vanna = np.bincount(modelled_bucket, weights=vanna_of, minlength=size).astype(np.float64)
-        charm = np.bincount(modelled_bucket, weights=charm_of, minlength=size).astype(np.float64)
+        vanna = np.bincount(modelled_bucket, weights=vanna_of, minlength=size).tolist()
+        charm = np.bincount(modelled_bucket, weights=charm_of, minlength=size).tolist()
     return tuple(
-        GexBucketFigures(low, high, float(net[i]), float(gross[i]), float(vanna[i]), float(charm[i]))
-        for i, (low, high) in enumerate(DTE_BUCKETS)
+        GexBucketFigures(low, high, *figures)
+        for (low, high), *figures in zip(DTE_BUCKETS, net.tolist(), gross.tolist(), vanna, charm, strict=True)
     )
 
 
-def dex_net(is_call: BoolArray, delta: FloatArray, oi: FloatArray, spot: float, convention: str) -> float | None:
+def dex_net(sign: FloatArray, delta: FloatArray, oi: FloatArray, spot: float, finite: BoolArray) -> float | None:
     """§12.1 delta exposure, dollars: Σ sign · Δ · OI · 100 · S with the provider's delta and the GEX
-    sign convention, over the contracts with a finite delta; None when none has one."""
-    finite = np.isfinite(delta)
-    if not np.any(finite):
+    sign convention (`sign`, ±1 per contract), over the contracts with a finite delta; None when none has one."""
+    count = int(np.count_nonzero(finite))
+    if count == 0:
         return None
-    signed = contract_sign(is_call[finite], convention) * delta[finite] * oi[finite]
-    return float(signed.sum() * CONTRACT_MULTIPLIER * spot)
+    if count < finite.shape[0]:
+        kept = np.flatnonzero(finite)
+        sign, delta, oi = sign.take(kept), delta.take(kept), oi.take(kept)
+    return float((sign * delta * oi).sum() * CONTRACT_MULTIPLIER * spot)
 
 
 def per_type(
@@ -145,39 +147,49 @@ def empty_buckets() -> tuple[GexBucketFigures, ...]:
 
 
 def compute_levels(
-    chain: OptionChain, spot: float, convention: str, *, whole_profile: bool = False
+    chain: OptionChain,
+    spot: float,
+    convention: str,
+    *,
+    whole_profile: bool = False,
+    contract_gex: FloatArray | None = None,
 ) -> DealerLevelsFigures:
     """Every §12.1 and §13.2 figure of a ticker-day with a spot, over the chain's §12.1 universe.
 
     The universe's columns are taken once; no per-contract work is repeated between the measures.
     `whole_profile` asks for Γ(s) at all 161 levels (a chart draws it); otherwise the sweep stops as
-    soon as the crossing nearest spot is known.
+    soon as the crossing nearest spot is known. `contract_gex` is the whole chain's §5.2 contract GEX
+    when the caller has it already (§5 uses the same figures).
     """
-    keep = levels_universe(chain)
-    strike, is_call, oi = chain.strike[keep], chain.is_call[keep], chain.open_interest[keep]
-    vol, years, gamma = chain.implied_volatility[keep], chain.years_to_expiry[keep], chain.gamma[keep]
+    if contract_gex is None:
+        contract_gex = compute_contract_gex(chain, spot, convention)
+    keep = np.flatnonzero(levels_universe(chain))  # indices: taking by index is cheaper than a mask
+    strike, is_call, oi = chain.strike.take(keep), chain.is_call.take(keep), chain.open_interest.take(keep)
+    vol, years = chain.implied_volatility.take(keep), chain.years_to_expiry.take(keep)
+    with_gamma = np.isfinite(chain.gamma.take(keep))
     sign = contract_sign(is_call, convention)
-    bucket = bucket_of(chain.dte_days[keep])
-    priced = usable_iv(vol) & np.isfinite(years)
-    used = int(np.count_nonzero(priced))
+    bucket = bucket_of(chain.dte_days.take(keep))
+    priced = np.flatnonzero(usable_iv(vol) & np.isfinite(years))
+    used = int(priced.shape[0])
     spots = sweep_levels(spot)
     profile: FloatArray = np.empty(0)
     zero: float | None = None
     at: SpotExposures | None = None
     if used:
-        weight = sign[priced] * oi[priced] * CONTRACT_MULTIPLIER
-        terms = BlackScholesTerms.of(strike[priced], vol[priced], years[priced], weight)
-        profile, zero = Sweep(spot, spots, terms).zero_gamma(whole_profile=whole_profile)
-        at = spot_exposures(spot, terms)
-    with_gamma = np.isfinite(gamma)
-    # §5.2 contract GEX; a contract without a finite gamma weighs nothing in the walls and buckets
-    gex = np.where(with_gamma, sign * np.abs(gamma) * oi * spot * spot * 0.01 * CONTRACT_MULTIPLIER, 0.0)
+        weight = sign.take(priced) * oi.take(priced) * CONTRACT_MULTIPLIER
+        terms = BlackScholesTerms.of(strike.take(priced), vol.take(priced), years.take(priced), weight)
+        sweep = Sweep(spot, spots, terms)
+        profile, zero = sweep.zero_gamma(whole_profile=whole_profile)
+        at = spot_exposures(sweep)
+    # a contract without a finite gamma weighs nothing in the walls and buckets
+    gex = np.where(with_gamma, contract_gex.take(keep), 0.0)
     strikes, inverse = unique_strikes(strike)
     call_gex, put_gex = per_type(strikes, inverse, gex, is_call, with_gamma)
-    exposures = (bucket[priced], at.vanna, at.charm) if at is not None else None
+    exposures = (bucket.take(priced), at.vanna, at.charm) if at is not None else None
     buckets = gex_by_dte(max(strikes.shape[0], 1), inverse, bucket, gex, exposures)
     gross = sum(b.gex_total for b in buckets)
-    delta = chain.delta[keep]
+    delta = chain.delta.take(keep)
+    with_delta = np.isfinite(delta)
     return DealerLevelsFigures(
         spots=spots,
         gamma_profile=profile,
@@ -189,12 +201,12 @@ def compute_levels(
         put_gex_wall=gex_wall(put_gex, spot),
         buckets=buckets,
         zero_dte_share=buckets[0].gex_total / gross if gross else None,
-        dex_net=dex_net(is_call, delta, oi, spot, convention),
+        dex_net=dex_net(sign, delta, oi, spot, with_delta),
         vanna_exposure=float(at.vanna.sum()) if at is not None else None,
         charm_exposure=float(at.charm.sum()) if at is not None else None,
         universe_contracts=int(strike.shape[0]),
         contracts_used=used,
         left_out_for_iv=int(strike.shape[0]) - used,
-        left_out_for_gamma=int(np.count_nonzero(~with_gamma)),
-        left_out_for_delta=int(np.count_nonzero(~np.isfinite(delta))),
+        left_out_for_gamma=int(strike.shape[0]) - int(np.count_nonzero(with_gamma)),
+        left_out_for_delta=int(strike.shape[0]) - int(np.count_nonzero(with_delta)),
     )

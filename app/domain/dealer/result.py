@@ -12,15 +12,15 @@ from app.domain.dealer.changes import DealerChangesFigures, compute_changes
 from app.domain.dealer.eligibility import Eligibility, compute_eligibility
 from app.domain.dealer.exposure import (
     StrikeProfile,
+    StrikeSums,
     WallFigures,
     classify_confidence,
     classify_position,
     classify_status,
+    compute_contract_gex,
     compute_dgpi,
     compute_gamma_flip,
-    compute_gex_profile,
     compute_gex_slope,
-    compute_walls,
 )
 from app.domain.dealer.levels import NO_ZERO_GAMMA, DealerLevelsFigures, compute_levels
 from app.domain.dealer.positioning import UNKNOWN_POSITIONING, DealerPositioningFigures, compute_positioning
@@ -50,8 +50,7 @@ class DealerResult:
     spot: float | None
     iv_rank: float | None
     eligibility: Eligibility | None = None
-    eligible: OptionChain | None = None
-    contract_gex: FloatArray | None = None
+    contract_gex: FloatArray | None = None  # of the eligible contracts, in chain order
     profile: StrikeProfile | None = None
     total_open_interest: float = 0.0
     strikes_count: int = 0
@@ -95,20 +94,25 @@ def compute_dealer(
     snapshot at or before the cut-off; `previous` is the ticker's previous dealer document (None:
     there is none); `whole_profile` keeps Γ(s) at every level for a chart. Degenerate inputs give a
     result without figures and a reason, never NaN."""
-    result = compute_seed(chain, spot, params, iv_rank=iv_rank)
-    diagnostics = list(result.diagnostics)
+    spot = usable_spot(spot)
+    # §5.2 contract GEX of the whole chain, once: §5 reads the eligible contracts', §12.1 the universe's
+    contract_gex = None
+    if chain is not None and missing_chain_reason(chain) is None and spot is not None:
+        contract_gex = compute_contract_gex(chain, spot, params.sign_convention)
+    result = compute_seed(chain, spot, params, iv_rank=iv_rank, contract_gex=contract_gex)
+    diagnostics = result.diagnostics
     levels: DealerLevelsFigures | None = None
     positioning = UNKNOWN_POSITIONING
-    if chain is not None and result.spot is not None and result.processing_status != "NO_OPTIONS":
+    if chain is not None and spot is not None and contract_gex is not None:
         # §12.1 is over all open interest, whatever the §5.1 thresholds left of the chain
-        levels = compute_levels(chain, result.spot, params.sign_convention, whole_profile=whole_profile)
-        if levels.contracts_used == 0:
-            diagnostics.append(NO_USABLE_IV)
-        elif levels.zero_gamma is None:
-            diagnostics.append(NO_ZERO_GAMMA)
-        positioning = compute_positioning(
-            result.spot, levels.zero_gamma, result.gamma_flip, levels.call_gex, levels.put_gex
+        levels = compute_levels(
+            chain, spot, params.sign_convention, whole_profile=whole_profile, contract_gex=contract_gex
         )
+        if levels.contracts_used == 0:
+            diagnostics += (NO_USABLE_IV,)
+        elif levels.zero_gamma is None:
+            diagnostics += (NO_ZERO_GAMMA,)
+        positioning = compute_positioning(spot, levels.zero_gamma, result.gamma_flip, levels.call_gex, levels.put_gex)
     current = DealerSnapshot(
         spot=result.spot,
         gex_net=result.gex_net,
@@ -123,22 +127,30 @@ def compute_dealer(
         levels=levels,
         positioning=positioning,
         changes=compute_changes(current, previous),
-        diagnostics=tuple(diagnostics),
+        diagnostics=diagnostics,
     )
 
 
 def compute_seed(
-    chain: OptionChain | None, spot: float | None, params: DealerParams, *, iv_rank: float | None = None
+    chain: OptionChain | None,
+    spot: float | None,
+    params: DealerParams,
+    *,
+    iv_rank: float | None = None,
+    contract_gex: FloatArray | None = None,
 ) -> DealerResult:
-    """The seed's figures of §5 alone (no levels, positioning or changes)."""
+    """The seed's figures of §5 alone (no levels, positioning or changes). `contract_gex` is the whole
+    chain's §5.2 contract GEX when the caller has it already."""
     spot = usable_spot(spot)
     missing = missing_chain_reason(chain)
     if chain is None or missing is not None:
         return DealerResult(params, "NO_OPTIONS", str(missing), 0, spot, iv_rank, diagnostics=(str(missing),))
 
     eligibility = compute_eligibility(chain, params)
-    eligible = chain.take(eligibility.mask)
-    total_oi = float(eligible.open_interest.sum())
+    eligible = eligibility.mask.nonzero()[0]  # indices: taking by index is cheaper than by mask
+    strike = chain.strike.take(eligible)
+    open_interest = chain.open_interest.take(eligible)
+    strikes, inverse = unique_strikes(strike)  # the strike grouping, once for every §5.2 figure
     base = DealerResult(
         params=params,
         processing_status="MISSING_SPOT",
@@ -147,14 +159,13 @@ def compute_seed(
         spot=None,
         iv_rank=iv_rank,
         eligibility=eligibility,
-        eligible=eligible,
-        total_open_interest=total_oi,
-        strikes_count=int(unique_strikes(eligible.strike)[0].shape[0]),
+        total_open_interest=float(open_interest.sum()),
+        strikes_count=int(strikes.shape[0]),
         diagnostics=("missing_spot",),
     )
     if spot is None:
         return base
-    if len(eligible) == 0:
+    if eligible.shape[0] == 0:
         return replace(
             base,
             processing_status="NO_ELIGIBLE_OPTIONS",
@@ -162,50 +173,52 @@ def compute_seed(
             spot=spot,
             diagnostics=("no_eligible_options",),
         )
-    return _seed_figures(base, eligible, spot, iv_rank)
+    if contract_gex is None:
+        contract_gex = compute_contract_gex(chain, spot, params.sign_convention)
+    gex = contract_gex.take(eligible)
+    sums = StrikeSums.of(strikes, inverse, chain.is_call.take(eligible), open_interest, gex)
+    return _seed_figures(base, sums, gex, spot, iv_rank)
 
 
-def _seed_figures(base: DealerResult, eligible: OptionChain, spot: float, iv_rank: float | None) -> DealerResult:
+def _seed_figures(
+    base: DealerResult, sums: StrikeSums, gex: FloatArray, spot: float, iv_rank: float | None
+) -> DealerResult:
     """§5.2–5.3 figures of a chain with a spot and at least one eligible contract."""
     params, eligibility, total_oi = base.params, base.eligibility, base.total_open_interest
     assert eligibility is not None  # set by compute_seed whenever a chain was read
-    gex, profile = compute_gex_profile(eligible, spot, params.sign_convention)
+    profile = sums.profile()
     strike_gex = profile.net_gex
     gex_total = float(np.abs(strike_gex).sum())
     gex_net = float(strike_gex.sum())
     flip = compute_gamma_flip(profile.strikes, strike_gex)
     slope = compute_gex_slope(profile.strikes, strike_gex, spot, params.gex_slope_range_pct)
     slope_written = round_or_none(0.0 if slope is None else slope, 4)
-    walls = {
-        side: tuple(
-            compute_walls(
-                eligible.strike[of_type],
-                eligible.open_interest[of_type],
-                gex[of_type],
-                spot,
-                params.max_moneyness,
-                params.walls_top_n,
-            )
-        )
-        for side, of_type in (("call", eligible.is_call), ("put", eligible.is_put))
-    }
-    diagnostics = _seed_diagnostics(slope is None, flip is None, spot, profile.strikes, eligibility, walls)
-    confidence = classify_confidence(len(eligible), total_oi)
-    status, status_reason = classify_status(gex_total, len(eligible), confidence)
-    return replace(
-        base,
+    call_walls, put_walls = sums.walls(spot, params.max_moneyness, params.walls_top_n)
+    diagnostics = _seed_diagnostics(
+        slope is None, flip is None, spot, profile.strikes, eligibility, call_walls, put_walls
+    )
+    count = gex.shape[0]
+    confidence = classify_confidence(count, total_oi)
+    status, status_reason = classify_status(gex_total, count, confidence)
+    return DealerResult(
+        params=params,
         processing_status="SUCCESS",
         reason=status_reason,
+        chain_size=base.chain_size,
         spot=spot,
+        iv_rank=iv_rank,
+        eligibility=eligibility,
         contract_gex=gex,
         profile=profile,
+        total_open_interest=total_oi,
+        strikes_count=base.strikes_count,
         gex_total=gex_total,
         gex_net=gex_net,
         gamma_flip=flip,
         gex_slope=slope_written,
         dgpi=compute_dgpi(gex_net, slope_written, iv_rank),
-        call_walls=walls["call"],
-        put_walls=walls["put"],
+        call_walls=tuple(call_walls),
+        put_walls=tuple(put_walls),
         confidence=confidence,
         status=status,
         position=classify_position(gex_net, params.neutral_gex_threshold),
@@ -219,7 +232,8 @@ def _seed_diagnostics(
     spot: float,
     strikes: FloatArray,
     eligibility: Eligibility,
-    walls: dict[str, tuple[WallFigures, ...]],
+    call_walls: list[WallFigures],
+    put_walls: list[WallFigures],
 ) -> tuple[str, ...]:
     """§5 diagnostics of a computed result, in the document's order."""
     diagnostics = ["no_strikes_in_slope_window"] if no_slope else []
@@ -231,5 +245,8 @@ def _seed_diagnostics(
         diagnostics.append("negative_gamma_inputs")
     if not eligibility.pricing_available:
         diagnostics.append("pricing_unavailable")
-    diagnostics += [f"no_{side}_walls_within_moneyness" for side in ("call", "put") if not walls[side]]
+    if not call_walls:
+        diagnostics.append("no_call_walls_within_moneyness")
+    if not put_walls:
+        diagnostics.append("no_put_walls_within_moneyness")
     return tuple(diagnostics)

@@ -18,6 +18,7 @@ from app.domain.chain import FloatArray
 GRID_START, GRID_STEP, GRID_LEVELS = 0.80, 0.0025, 161
 # levels either side of spot swept in turn (±4%, ±12%, ±20%): most chains cross zero near spot
 WINDOWS = (16, 48, GRID_LEVELS // 2)
+_GRID = GRID_START + GRID_STEP * np.arange(GRID_LEVELS, dtype=np.float64)
 # Contracts per block of the contracts × levels matrix: small enough that the BLAS product stays on
 # one thread (a 4,000-row product went multi-threaded and took 17 ms at the 90th percentile on a busy
 # machine) and that the block stays in cache.
@@ -45,7 +46,7 @@ class BlackScholesTerms:
 
 def sweep_levels(spot: float) -> FloatArray:
     """§12.1 grid: s = S · (0.80 + 0.0025 · i), i = 0 … 160."""
-    return spot * (GRID_START + GRID_STEP * np.arange(GRID_LEVELS, dtype=np.float64))
+    return spot * _GRID
 
 
 class Sweep:
@@ -59,14 +60,25 @@ class Sweep:
     """
 
     def __init__(self, spot: float, spots: FloatArray, terms: BlackScholesTerms) -> None:
-        self.spot, self.spots = spot, spots
-        shifted = np.log(spots) - math.log(spot)
-        self._basis = np.stack((shifted * shifted, shifted, np.ones_like(shifted)))
-        offset = terms.inverse * (math.log(spot) - terms.log_strikes) + 0.5 * terms.vol_root_t
+        self.spot, self.spots, self.terms = spot, spots, terms
+        log_spot = math.log(spot)
+        basis = np.empty((3, spots.shape[0]))  # rows ℓ², ℓ, 1
+        shifted = np.subtract(np.log(spots), log_spot, out=basis[1])
+        np.multiply(shifted, shifted, out=basis[0])
+        basis[2] = 1.0
+        self._basis = basis
         inverse = terms.inverse
-        self._exponents = np.stack((-0.5 * inverse * inverse, -inverse * offset, -0.5 * offset * offset), axis=1)
-        # Γ(s) = s · Σ sign · OI · 100 · 0.01 · φ(d1) / (σ√T): the s² of GEX over the s of γ_BS
-        self._coefficient = terms.weight * 0.01 * inverse * _INV_SQRT_2PI
+        # d1 at spot (ℓ = 0): the per-contract m above, and what the spot exposures start from
+        self.d1_at_spot = inverse * (log_spot - terms.log_strikes) + 0.5 * terms.vol_root_t
+        offset = self.d1_at_spot
+        exponents = np.empty((inverse.shape[0], 3))  # written column by column: no stack of temporaries
+        np.multiply(-0.5 * inverse, inverse, out=exponents[:, 0])
+        np.multiply(-inverse, offset, out=exponents[:, 1])
+        self.exponent_at_spot = np.multiply(-0.5 * offset, offset, out=exponents[:, 2])  # −d1²/2 at spot
+        self._exponents = exponents
+        # sign · OI · 100 · 0.01 / (σ√T): Γ(s) = s · Σ this · φ(d1), the s² of GEX over the s of γ_BS
+        self.gamma_weight = terms.weight * 0.01 * inverse
+        self._coefficient = self.gamma_weight * _INV_SQRT_2PI
 
     def gamma_at(self, levels: npt.NDArray[np.intp]) -> FloatArray:
         """Γ(s), dollars per 1% move, at these levels of the grid (contracts × levels in blocks)."""
@@ -93,8 +105,7 @@ class Sweep:
         spots, spot, middle = self.spots, self.spot, GRID_LEVELS // 2
         profile = np.empty(GRID_LEVELS)
         done = 0  # levels either side of spot already swept
-        for width in WINDOWS:
-            fresh = _levels_between((middle - width, middle - done), (middle + done + (done > 0), middle + width + 1))
+        for width, fresh in zip(WINDOWS, _WINDOW_LEVELS, strict=True):
             profile[fresh] = self.gamma_at(fresh)
             done = width
             window = slice(middle - width, middle + width + 1)
@@ -103,15 +114,33 @@ class Sweep:
             if width == middle or (zero is not None and abs(zero - spot) < reach):
                 break
         if whole_profile and done < middle:
-            rest = _levels_between((0, middle - done), (middle + done + 1, GRID_LEVELS))
+            rest = _outside(done)
             profile[rest] = self.gamma_at(rest)
             done = middle
         return (profile if done == middle else np.empty(0)), zero
 
 
 def _levels_between(below: tuple[int, int], above: tuple[int, int]) -> npt.NDArray[np.intp]:
-    """Grid indices of two half-open ranges (np.r_ without its parsing: a sweep takes several)."""
+    """Grid indices of two half-open ranges (np.r_ without its parsing)."""
     return np.concatenate((np.arange(*below, dtype=np.intp), np.arange(*above, dtype=np.intp)))
+
+
+def _outside(done: int) -> npt.NDArray[np.intp]:
+    """The grid levels more than `done` levels from spot."""
+    middle = GRID_LEVELS // 2
+    return _levels_between((0, middle - done), (middle + done + 1, GRID_LEVELS))
+
+
+def _window_levels() -> tuple[npt.NDArray[np.intp], ...]:
+    """The levels each window of WINDOWS adds to the ones before it (the same for every sweep)."""
+    middle, done, added = GRID_LEVELS // 2, 0, []
+    for width in WINDOWS:
+        added.append(_levels_between((middle - width, middle - done), (middle + done + (done > 0), middle + width + 1)))
+        done = width
+    return tuple(added)
+
+
+_WINDOW_LEVELS = _window_levels()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +152,16 @@ class SpotExposures:
     charm: FloatArray  # sign · charm / 365 · OI · 100 · S
 
 
-def spot_exposures(spot: float, terms: BlackScholesTerms) -> SpotExposures:
-    """§12.1 Γ(S) and §13.2 vanna/charm of each contract at spot: vanna = −φ(d1)·d2/σ, charm = φ(d1)·d2/(2T)."""
-    d1 = (math.log(spot) - terms.log_strikes) * terms.inverse + 0.5 * terms.vol_root_t
-    d2 = d1 - terms.vol_root_t
-    density = np.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+def spot_exposures(sweep: Sweep) -> SpotExposures:
+    """§12.1 Γ(S) and §13.2 vanna/charm of each contract at spot: vanna = −φ(d1)·d2/σ, charm = φ(d1)·d2/(2T).
+    At spot, d1 and −d1²/2 are the sweep's own per-contract terms."""
+    terms, spot = sweep.terms, sweep.spot
+    d2 = sweep.d1_at_spot - terms.vol_root_t
+    density = np.exp(sweep.exponent_at_spot) * _INV_SQRT_2PI
     weighted = terms.weight * density * d2  # sign · OI · 100 · φ(d1) · d2
     # einsum, not np.dot: BLAS splits a dot of some 10,000 terms across threads, which costs milliseconds
     # on a busy machine and makes the sum's rounding depend on the thread count
-    gamma = spot * float(np.einsum("i,i->", terms.weight * 0.01 * terms.inverse, density))
+    gamma = spot * float(np.einsum("i,i->", sweep.gamma_weight, density))
     return SpotExposures(
         gamma_at_spot=gamma,
         vanna=-weighted / terms.vol * (spot * 0.01),
