@@ -35,41 +35,48 @@ class Eligibility:
         return int(np.count_nonzero(self.mask))
 
 
-def spread_pct(chain: OptionChain) -> tuple[np.ndarray, BoolArray]:
-    """(ask − bid) / mid × 100 per contract, and where it applies: both quotes present and mid > 0."""
-    priced = np.isfinite(chain.bid) & np.isfinite(chain.ask)
+def wide_spreads(chain: OptionChain, max_spread_pct: float) -> tuple[BoolArray, BoolArray, BoolArray]:
+    """(wide, applicable, priced): where (ask − bid) / mid × 100 exceeds `max_spread_pct` (plus the
+    decimal tolerance), where that percentage applies (both quotes present and mid > 0), and where
+    both quotes are present."""
+    bid, ask = chain.bid, chain.ask
+    priced = np.isfinite(bid) & np.isfinite(ask)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mid = (chain.bid + chain.ask) / 2.0
+        mid = (bid + ask) / 2.0
         applicable = priced & (mid > 0)
-        pct = np.where(applicable, (chain.ask - chain.bid) / np.where(mid > 0, mid, 1.0) * 100, 0.0)
-    return pct, applicable
+        # rows where it does not apply divide by a missing or non-positive mid: masked out
+        wide = applicable & ((ask - bid) / mid * 100 > max_spread_pct + SPREAD_PCT_TOLERANCE)
+    return wide, applicable, priced
 
 
 def compute_eligibility(chain: OptionChain, params: DealerParams) -> Eligibility:
     """Apply the seven rules of §5.1 in order; each dropped contract is counted under its first rule."""
-    pct, spread_applicable = spread_pct(chain)
+    wide, spread_applicable, priced = wide_spreads(chain, params.max_spread_pct)
+    oi = chain.open_interest
     failures = (
         chain.malformed,
         chain.expired,
         chain.dte_days > params.max_dte_days,
         ~np.isfinite(chain.gamma),
-        ~((chain.open_interest > 0) & (chain.open_interest >= params.min_open_interest)),
+        # what reaches this rule is not malformed: its open interest is a number >= 0
+        (oi <= 0) | (oi < params.min_open_interest),
         chain.volume < params.min_volume,
-        spread_applicable & (pct > params.max_spread_pct + SPREAD_PCT_TOLERANCE),
+        wide,
     )
     alive = np.ones(len(chain), dtype=bool)
+    remaining = len(chain)
     counts: dict[str, int] = {}
     spread_rule_not_applied = 0
     for name, failing in zip(ELIGIBILITY_RULES, failures, strict=True):
         if name == "wide_spread":
-            spread_rule_not_applied = int(np.count_nonzero(alive & ~spread_applicable))
-        counts[name] = int(np.count_nonzero(alive & failing))
-        alive &= ~failing
-    priced = np.isfinite(chain.bid) & np.isfinite(chain.ask)
+            spread_rule_not_applied = remaining - int(np.count_nonzero(alive & spread_applicable))
+        np.greater(alive, failing, out=alive)  # on booleans: alive and not failing
+        left = int(np.count_nonzero(alive))
+        counts[name], remaining = remaining - left, left
     return Eligibility(
         mask=alive,
         counts=counts,
         negative_gamma_inputs=int(np.count_nonzero(alive & (chain.gamma < 0))),
         spread_rule_not_applied=spread_rule_not_applied,
-        pricing_available=bool(np.any(alive & priced)),
+        pricing_available=bool((alive & priced).any()),
     )
