@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from app.domain.chain import CONTRACT_MULTIPLIER, BoolArray, FloatArray, OptionChain, usable_iv
 from app.domain.dealer.exposure import compute_contract_gex, contract_sign
-from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, spot_exposures, sweep_levels
+from app.domain.dealer.sweep import BlackScholesTerms, SpotExposures, Sweep, sweep_levels
 from app.domain.grouping import unique_strikes
 
 UNIVERSE = "all_open_interest"
@@ -146,6 +146,33 @@ def empty_buckets() -> tuple[GexBucketFigures, ...]:
     return tuple(GexBucketFigures(low, high, 0.0, 0.0, 0.0, 0.0) for low, high in DTE_BUCKETS)
 
 
+def _priced_sweep(
+    chain: OptionChain, keep: npt.NDArray[np.intp], strike: FloatArray, signed_oi: FloatArray, spot: float
+) -> tuple[npt.NDArray[np.intp], Sweep | None]:
+    """(the universe's contracts with a usable IV and time to expiry, the Γ(s) sweep over them or None
+    without one). The per-contract terms live only as long as this call: the sweep keeps what it needs."""
+    vol, years = chain.implied_volatility.take(keep), chain.years_to_expiry.take(keep)
+    priced = np.flatnonzero(usable_iv(vol) & np.isfinite(years))
+    if priced.shape[0] == 0:
+        return priced, None
+    weight = signed_oi.take(priced) * CONTRACT_MULTIPLIER
+    terms = BlackScholesTerms.of(strike.take(priced), vol.take(priced), years.take(priced), weight)
+    return priced, Sweep(spot, sweep_levels(spot), terms)
+
+
+def _black_scholes(
+    chain: OptionChain, keep: npt.NDArray[np.intp], strike: FloatArray, signed_oi: FloatArray, spot: float, whole: bool
+) -> tuple[npt.NDArray[np.intp], tuple[FloatArray, float | None, SpotExposures] | None]:
+    """(the contracts with a usable IV and time to expiry, (Γ(s) profile, zero gamma, exposures at spot)
+    or None without one). A function of its own so that the sweep's matrices are freed when it returns
+    (a large chain's peak of memory stays where the allocator keeps its pages)."""
+    priced, sweep = _priced_sweep(chain, keep, strike, signed_oi, spot)
+    if sweep is None:
+        return priced, None
+    profile, zero = sweep.zero_gamma(whole_profile=whole)
+    return priced, (profile, zero, sweep.at_spot)
+
+
 def compute_levels(
     chain: OptionChain,
     spot: float,
@@ -165,22 +192,12 @@ def compute_levels(
         contract_gex = compute_contract_gex(chain, spot, convention)
     keep = np.flatnonzero(levels_universe(chain))  # indices: taking by index is cheaper than a mask
     strike, is_call, oi = chain.strike.take(keep), chain.is_call.take(keep), chain.open_interest.take(keep)
-    vol, years = chain.implied_volatility.take(keep), chain.years_to_expiry.take(keep)
-    with_gamma = np.isfinite(chain.gamma.take(keep))
     sign = contract_sign(is_call, convention)
-    bucket = bucket_of(chain.dte_days.take(keep))
-    priced = np.flatnonzero(usable_iv(vol) & np.isfinite(years))
+    priced, modelled = _black_scholes(chain, keep, strike, sign * oi, spot, whole_profile)
     used = int(priced.shape[0])
-    spots = sweep_levels(spot)
-    profile: FloatArray = np.empty(0)
-    zero: float | None = None
-    at: SpotExposures | None = None
-    if used:
-        weight = sign.take(priced) * oi.take(priced) * CONTRACT_MULTIPLIER
-        terms = BlackScholesTerms.of(strike.take(priced), vol.take(priced), years.take(priced), weight)
-        sweep = Sweep(spot, spots, terms)
-        profile, zero = sweep.zero_gamma(whole_profile=whole_profile)
-        at = spot_exposures(sweep)
+    profile, zero, at = modelled if modelled is not None else (np.empty(0), None, None)
+    with_gamma = np.isfinite(chain.gamma.take(keep))
+    bucket = bucket_of(chain.dte_days.take(keep))
     # a contract without a finite gamma weighs nothing in the walls and buckets
     gex = np.where(with_gamma, contract_gex.take(keep), 0.0)
     strikes, inverse = unique_strikes(strike)
@@ -191,7 +208,7 @@ def compute_levels(
     delta = chain.delta.take(keep)
     with_delta = np.isfinite(delta)
     return DealerLevelsFigures(
-        spots=spots,
+        spots=sweep_levels(spot),
         gamma_profile=profile,
         zero_gamma=zero,
         gamma_at_spot=at.gamma_at_spot if at is not None else None,

@@ -60,7 +60,7 @@ class Sweep:
     """
 
     def __init__(self, spot: float, spots: FloatArray, terms: BlackScholesTerms) -> None:
-        self.spot, self.spots, self.terms = spot, spots, terms
+        self.spot, self.spots = spot, spots
         log_spot = math.log(spot)
         basis = np.empty((3, spots.shape[0]))  # rows ℓ², ℓ, 1
         shifted = np.subtract(np.log(spots), log_spot, out=basis[1])
@@ -68,17 +68,20 @@ class Sweep:
         basis[2] = 1.0
         self._basis = basis
         inverse = terms.inverse
-        # d1 at spot (ℓ = 0): the per-contract m above, and what the spot exposures start from
-        self.d1_at_spot = inverse * (log_spot - terms.log_strikes) + 0.5 * terms.vol_root_t
-        offset = self.d1_at_spot
+        # d1 at spot (ℓ = 0) is the per-contract m above, and −d1²/2 at spot the constant term
+        d1 = inverse * (log_spot - terms.log_strikes) + 0.5 * terms.vol_root_t
+        at_spot = -0.5 * d1 * d1
+        # sign · OI · 100 · 0.01 / (σ√T): Γ(s) = s · Σ this · φ(d1), the s² of GEX over the s of γ_BS
+        weight = terms.weight * 0.01 * inverse
+        # the §13.2 terms at spot first, while d1 is at hand: their temporaries are gone before the
+        # contracts × 3 matrix is made (a smaller peak of memory)
+        self.at_spot = spot_exposures(spot, terms, d1, at_spot, weight)
+        self._coefficient = np.multiply(weight, _INV_SQRT_2PI, out=weight)
         exponents = np.empty((inverse.shape[0], 3))  # written column by column: no stack of temporaries
         np.multiply(-0.5 * inverse, inverse, out=exponents[:, 0])
-        np.multiply(-inverse, offset, out=exponents[:, 1])
-        self.exponent_at_spot = np.multiply(-0.5 * offset, offset, out=exponents[:, 2])  # −d1²/2 at spot
+        np.multiply(-inverse, d1, out=exponents[:, 1])
+        exponents[:, 2] = at_spot
         self._exponents = exponents
-        # sign · OI · 100 · 0.01 / (σ√T): Γ(s) = s · Σ this · φ(d1), the s² of GEX over the s of γ_BS
-        self.gamma_weight = terms.weight * 0.01 * inverse
-        self._coefficient = self.gamma_weight * _INV_SQRT_2PI
 
     def gamma_at(self, levels: npt.NDArray[np.intp]) -> FloatArray:
         """Γ(s), dollars per 1% move, at these levels of the grid (contracts × levels in blocks)."""
@@ -152,21 +155,24 @@ class SpotExposures:
     charm: FloatArray  # sign · charm / 365 · OI · 100 · S
 
 
-def spot_exposures(sweep: Sweep) -> SpotExposures:
+def spot_exposures(
+    spot: float, terms: BlackScholesTerms, d1: FloatArray, exponent: FloatArray, gamma_weight: FloatArray
+) -> SpotExposures:
     """§12.1 Γ(S) and §13.2 vanna/charm of each contract at spot: vanna = −φ(d1)·d2/σ, charm = φ(d1)·d2/(2T).
-    At spot, d1 and −d1²/2 are the sweep's own per-contract terms."""
-    terms, spot = sweep.terms, sweep.spot
-    d2 = sweep.d1_at_spot - terms.vol_root_t
-    density = np.exp(sweep.exponent_at_spot) * _INV_SQRT_2PI
-    weighted = terms.weight * density * d2  # sign · OI · 100 · φ(d1) · d2
+    `exponent` is −d1²/2 and `gamma_weight` sign · OI · 100 · 0.01 / (σ√T), as the sweep has them."""
+    density = np.exp(exponent)
+    density *= _INV_SQRT_2PI
     # einsum, not np.dot: BLAS splits a dot of some 10,000 terms across threads, which costs milliseconds
     # on a busy machine and makes the sum's rounding depend on the thread count
-    gamma = spot * float(np.einsum("i,i->", sweep.gamma_weight, density))
-    return SpotExposures(
-        gamma_at_spot=gamma,
-        vanna=-weighted / terms.vol * (spot * 0.01),
-        charm=weighted / (2.0 * terms.years) * (spot / DAYS_PER_YEAR),
-    )
+    gamma = spot * float(np.einsum("i,i->", gamma_weight, density))
+    weighted = terms.weight * density
+    weighted *= d1 - terms.vol_root_t  # sign · OI · 100 · φ(d1) · d2
+    vanna = np.negative(weighted)
+    vanna /= terms.vol
+    vanna *= spot * 0.01
+    charm = np.divide(weighted, 2.0 * terms.years, out=weighted)
+    charm *= spot / DAYS_PER_YEAR
+    return SpotExposures(gamma_at_spot=gamma, vanna=vanna, charm=charm)
 
 
 def zero_gamma_crossing(spots: FloatArray, gamma: FloatArray, spot: float) -> float | None:
