@@ -13,23 +13,24 @@ from app.domain.dealer.result import DealerResult, compute_dealer
 from app.domain.envelope import envelope_fields, staleness_diagnostics
 from app.domain.models import DealerMetrics, DealerParams, SnapshotContext, SpotSource, iso_utc
 from app.domain.previous import PreviousDealer
-from app.domain.rounding import round_or_none, round_to
+from app.domain.rounding import round_or_none
 
 # The document is written as plain dicts and validated once (DealerMetrics.model_validate): the same
 # checks (strict JSON: no NaN or infinity) as constructing its 26 nested models one by one, for a
-# fraction of the time.
+# fraction of the time. The figures repeated per wall, bucket and strike are rounded inline as
+# round_to does (`+ 0.0` turns −0.0 into 0.0); the validation rejects a non-finite one.
 Fields = dict[str, Any]
 _LEVELS_COUNTS = ("universe_contracts", "contracts_used", "left_out_no_iv", "left_out_no_gamma", "left_out_no_delta")
 
 
 def _wall(level: WallFigures) -> Fields:
     return {
-        "strike": round_to(level.strike, 4),
+        "strike": round(level.strike, 4) + 0.0,
         "open_interest": round(level.open_interest),
-        "gex": round_to(level.gex, 2),
+        "gex": round(level.gex, 2) + 0.0,
         "contracts": level.contracts,
-        "distance_from_spot": round_to(level.distance_from_spot, 4),
-        "moneyness": round_to(level.moneyness, 6),
+        "distance_from_spot": round(level.distance_from_spot, 4) + 0.0,
+        "moneyness": round(level.moneyness, 6) + 0.0,
     }
 
 
@@ -37,10 +38,10 @@ def _bucket(bucket: GexBucketFigures) -> Fields:
     return {
         "dte_min": bucket.dte_min,
         "dte_max": bucket.dte_max,
-        "gex_net": round_to(bucket.gex_net, 2),
-        "gex_total": round_to(bucket.gex_total, 2),
-        "vanna_exposure": round_to(bucket.vanna_exposure, 2),
-        "charm_exposure": round_to(bucket.charm_exposure, 2),
+        "gex_net": round(bucket.gex_net, 2) + 0.0,
+        "gex_total": round(bucket.gex_total, 2) + 0.0,
+        "vanna_exposure": round(bucket.vanna_exposure, 2) + 0.0,
+        "charm_exposure": round(bucket.charm_exposure, 2) + 0.0,
     }
 
 
@@ -84,7 +85,11 @@ def _levels(levels: DealerLevelsFigures | None) -> Fields:
 
 def _ranked(strikes: tuple[RankedStrike, ...]) -> list[Fields]:
     return [
-        {"strike": round_to(s.strike, 4), "gex": round_to(s.gex, 2), "distance_pct": round_to(s.distance_pct, 2)}
+        {
+            "strike": round(s.strike, 4) + 0.0,
+            "gex": round(s.gex, 2) + 0.0,
+            "distance_pct": round(s.distance_pct, 2) + 0.0,
+        }
         for s in strikes
     ]
 

@@ -98,18 +98,16 @@ class StrikeSums:
 
     def walls(self, spot: float, max_moneyness: float, top_n: int) -> tuple[list[WallFigures], list[WallFigures]]:
         """compute_walls of the calls and of the puts, from these sums."""
-        near = np.abs(self.strikes - spot) / spot <= max_moneyness
-        return self._walls(1, near, spot, top_n), self._walls(0, near, spot, top_n)
+        distance = np.abs(self.strikes - spot)
+        near = distance / spot <= max_moneyness
+        return self._walls(1, near, distance, spot, top_n), self._walls(0, near, distance, spot, top_n)
 
-    def _walls(self, row: int, near: BoolArray, spot: float, top_n: int) -> list[WallFigures]:
-        kept = np.flatnonzero(near & (self.contracts[row] > 0))
-        return rank_walls(
-            self.strikes.take(kept),
-            self.open_interest[row].take(kept),
-            self.gex[row].take(kept),
-            self.contracts[row].take(kept),
-            spot,
-            top_n,
+    def _walls(self, row: int, near: BoolArray, distance: FloatArray, spot: float, top_n: int) -> list[WallFigures]:
+        oi, contracts = self.open_interest[row], self.contracts[row]
+        kept = (near & (contracts > 0)).nonzero()[0]
+        ranked = kept[np.lexsort((self.strikes[kept], distance[kept], -oi[kept]))][:top_n]
+        return _wall_figures(
+            self.strikes[ranked], oi[ranked], self.gex[row][ranked], contracts[ranked], distance[ranked], spot
         )
 
 
@@ -177,15 +175,22 @@ def rank_walls(
     open interest desc, then |K − S| asc, then strike asc; the top N."""
     distance = np.abs(strikes - spot)
     order = np.lexsort((strikes, distance, -open_interest))[:top_n]
+    return _wall_figures(strikes[order], open_interest[order], gex[order], contracts[order], distance[order], spot)
+
+
+def _wall_figures(
+    strikes: FloatArray,
+    open_interest: FloatArray,
+    gex: FloatArray,
+    contracts: npt.NDArray[np.intp],
+    distance: FloatArray,
+    spot: float,
+) -> list[WallFigures]:
+    """The WallFigures of ranked strikes (distance: |K − S|)."""
     return [
         WallFigures(strike=k, open_interest=oi, gex=g, contracts=n, distance_from_spot=k - spot, moneyness=d / spot)
         for k, oi, g, n, d in zip(
-            strikes[order].tolist(),
-            open_interest[order].tolist(),
-            gex[order].tolist(),
-            contracts[order].tolist(),
-            distance[order].tolist(),
-            strict=True,
+            strikes.tolist(), open_interest.tolist(), gex.tolist(), contracts.tolist(), distance.tolist(), strict=True
         )
     ]
 

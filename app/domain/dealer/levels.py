@@ -41,10 +41,17 @@ class GexBucketFigures:
 
 @dataclass(frozen=True, slots=True)
 class StrikeGex:
-    """One option type's §5.2 contract GEX summed per strike (all expirations), strikes ascending."""
+    """One option type's §5.2 contract GEX summed per strike (all expirations), strikes ascending;
+    `ranking` orders them by |GEX| descending, ties to the strike nearest spot, then the lower (the
+    GEX wall comes first; §13.1 picks its strikes from the same order)."""
 
     strikes: FloatArray
     gex: FloatArray
+    ranking: npt.NDArray[np.intp]
+
+    @classmethod
+    def ranked(cls, strikes: FloatArray, gex: FloatArray, spot: float) -> StrikeGex:
+        return cls(strikes, gex, np.lexsort((strikes, np.abs(strikes - spot), -np.abs(gex))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +83,12 @@ def levels_universe(chain: OptionChain) -> BoolArray:
     return ~chain.malformed & ~chain.expired & (chain.open_interest > 0)
 
 
-def gex_wall(per_strike: StrikeGex, spot: float) -> float | None:
+def gex_wall(per_strike: StrikeGex) -> float | None:
     """§12.1 GEX wall of one type: the strike with the largest |GEX| (all expirations summed),
     ties to the strike nearest spot, then the lower strike; None without a contract."""
     if per_strike.strikes.shape[0] == 0:
         return None
-    strikes = per_strike.strikes
-    order = np.lexsort((strikes, np.abs(strikes - spot), -np.abs(per_strike.gex)))
-    return float(strikes[order[0]])
+    return float(per_strike.strikes[per_strike.ranking[0]])
 
 
 def bucket_of(dte_days: FloatArray) -> npt.NDArray[np.intp]:
@@ -124,22 +129,27 @@ def dex_net(sign: FloatArray, delta: FloatArray, oi: FloatArray, spot: float, fi
     if count == 0:
         return None
     if count < finite.shape[0]:
-        kept = np.flatnonzero(finite)
+        kept = finite.nonzero()[0]
         sign, delta, oi = sign.take(kept), delta.take(kept), oi.take(kept)
     return float((sign * delta * oi).sum() * CONTRACT_MULTIPLIER * spot)
 
 
 def per_type(
-    strikes: FloatArray, inverse: npt.NDArray[np.intp], gex: FloatArray, is_call: BoolArray, with_gamma: BoolArray
+    strikes: FloatArray,
+    inverse: npt.NDArray[np.intp],
+    gex: FloatArray,
+    is_call: BoolArray,
+    with_gamma: BoolArray,
+    spot: float,
 ) -> tuple[StrikeGex, StrikeGex]:
     """Call and put GEX per strike, each over the strikes where that type has a contract with a finite
     gamma (`gex` is 0 for the others); one bincount per figure, puts and calls side by side."""
     slot = 2 * inverse + is_call
     size = 2 * strikes.shape[0]
     present = (np.bincount(slot, weights=with_gamma, minlength=size) > 0).reshape(-1, 2)
-    summed = np.bincount(slot, weights=gex, minlength=size).astype(np.float64).reshape(-1, 2)
+    summed = np.bincount(slot, weights=gex, minlength=size).reshape(-1, 2)
     put, call = present[:, 0], present[:, 1]
-    return StrikeGex(strikes[call], summed[call, 1]), StrikeGex(strikes[put], summed[put, 0])
+    return StrikeGex.ranked(strikes[call], summed[call, 1], spot), StrikeGex.ranked(strikes[put], summed[put, 0], spot)
 
 
 def empty_buckets() -> tuple[GexBucketFigures, ...]:
@@ -152,7 +162,7 @@ def _priced_sweep(
     """(the universe's contracts with a usable IV and time to expiry, the Γ(s) sweep over them or None
     without one). The per-contract terms live only as long as this call: the sweep keeps what it needs."""
     vol, years = chain.implied_volatility.take(keep), chain.years_to_expiry.take(keep)
-    priced = np.flatnonzero(usable_iv(vol) & np.isfinite(years))
+    priced = (usable_iv(vol) & np.isfinite(years)).nonzero()[0]
     if priced.shape[0] == 0:
         return priced, None
     weight = signed_oi.take(priced) * CONTRACT_MULTIPLIER
@@ -190,7 +200,7 @@ def compute_levels(
     """
     if contract_gex is None:
         contract_gex = compute_contract_gex(chain, spot, convention)
-    keep = np.flatnonzero(levels_universe(chain))  # indices: taking by index is cheaper than a mask
+    keep = levels_universe(chain).nonzero()[0]  # indices: taking by index is cheaper than a mask
     strike, is_call, oi = chain.strike.take(keep), chain.is_call.take(keep), chain.open_interest.take(keep)
     sign = contract_sign(is_call, convention)
     priced, modelled = _black_scholes(chain, keep, strike, sign * oi, spot, whole_profile)
@@ -201,7 +211,7 @@ def compute_levels(
     # a contract without a finite gamma weighs nothing in the walls and buckets
     gex = np.where(with_gamma, contract_gex.take(keep), 0.0)
     strikes, inverse = unique_strikes(strike)
-    call_gex, put_gex = per_type(strikes, inverse, gex, is_call, with_gamma)
+    call_gex, put_gex = per_type(strikes, inverse, gex, is_call, with_gamma, spot)
     exposures = (bucket.take(priced), at.vanna, at.charm) if at is not None else None
     buckets = gex_by_dte(max(strikes.shape[0], 1), inverse, bucket, gex, exposures)
     gross = sum(b.gex_total for b in buckets)
@@ -214,8 +224,8 @@ def compute_levels(
         gamma_at_spot=at.gamma_at_spot if at is not None else None,
         call_gex=call_gex,
         put_gex=put_gex,
-        call_gex_wall=gex_wall(call_gex, spot),
-        put_gex_wall=gex_wall(put_gex, spot),
+        call_gex_wall=gex_wall(call_gex),
+        put_gex_wall=gex_wall(put_gex),
         buckets=buckets,
         zero_dte_share=buckets[0].gex_total / gross if gross else None,
         dex_net=dex_net(sign, delta, oi, spot, with_delta),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from app.domain.dealer.levels import StrikeGex
 from app.domain.dealer_parts import FlipStatus, LevelPosition
 
@@ -63,10 +61,11 @@ def ranked_strikes(per_strike: StrikeGex, spot: float, *, above: bool) -> tuple[
     strikes, gex = per_strike.strikes, per_strike.gex
     side = (strikes >= spot) if above else (strikes <= spot)
     keep = side & (gex != 0)
-    strikes, gex = strikes[keep], gex[keep]
-    order = np.lexsort((strikes, np.abs(strikes - spot), -np.abs(gex)))[:TOP_STRIKES]
+    ranking = per_strike.ranking  # the whole type's order; this side's strikes keep theirs within it
+    order = ranking[keep[ranking]][:TOP_STRIKES]
     return tuple(
-        RankedStrike(float(strikes[i]), float(gex[i]), float((strikes[i] - spot) / spot * 100.0)) for i in order
+        RankedStrike(k, g, (k - spot) / spot * 100.0)
+        for k, g in zip(strikes[order].tolist(), gex[order].tolist(), strict=True)
     )
 
 

@@ -180,9 +180,13 @@ def zero_gamma_crossing(spots: FloatArray, gamma: FloatArray, spot: float) -> fl
     Γ(b) = 0 ≠ Γ(a)), at a + (b − a)·|Γ(a)| / |Γ(b) − Γ(a)|, the one nearest spot (the lower on a tie)."""
     a, b = gamma[:-1], gamma[1:]
     crossing = (a * b < 0) | ((b == 0) & (a != 0))
-    hits = np.flatnonzero(crossing)
+    hits = crossing.nonzero()[0]
     if hits.size == 0:
         return None
+    if hits.size == 1:  # the usual case: the same arithmetic on plain floats
+        i = int(hits[0])
+        low, high, before, after = float(spots[i]), float(spots[i + 1]), float(a[i]), float(b[i])
+        return low + (high - low) * abs(before) / abs(after - before)
     lo, hi = spots[hits], spots[hits + 1]
     at = lo + (hi - lo) * np.abs(a[hits]) / np.abs(b[hits] - a[hits])
     order = np.lexsort((at, np.abs(at - spot)))  # nearest, then the lower
