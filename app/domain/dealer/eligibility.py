@@ -58,8 +58,9 @@ def compute_eligibility(chain: OptionChain, params: DealerParams) -> Eligibility
         chain.expired,
         chain.dte_days > params.max_dte_days,
         ~np.isfinite(chain.gamma),
-        # what reaches this rule is not malformed: its open interest is a number >= 0
-        (oi <= 0) | (oi < params.min_open_interest),
+        # what reaches this rule is not malformed: its open interest is a number >= 0, so "not > 0 or below
+        # the minimum" is "below the minimum" unless the minimum is 0
+        (oi < params.min_open_interest) if params.min_open_interest > 0 else (oi <= 0),
         chain.volume < params.min_volume,
         wide,
     )

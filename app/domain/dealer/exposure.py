@@ -197,14 +197,16 @@ def _wall_figures(
 
 def compute_gex_slope(strikes: FloatArray, strike_gex: FloatArray, spot: float, range_pct: float) -> float | None:
     """§5.2 GEX slope, dollars per 1% move per unit of price: (GEX of S ≤ K ≤ S(1+r) − GEX of
-    S(1−r) ≤ K < S) / (2 r S); None when no strike lies in the window."""
+    S(1−r) ≤ K < S) / (2 r S); None when no strike lies in the window. `strikes` ascend (a profile's),
+    so each band is a slice."""
     half_width = range_pct * spot
-    lower_band = (strikes >= spot - half_width) & (strikes < spot)
-    upper_band = (strikes >= spot) & (strikes <= spot + half_width)
-    if not np.any(lower_band | upper_band):
+    low = int(strikes.searchsorted(spot - half_width, side="left"))
+    middle = int(strikes.searchsorted(spot, side="left"))
+    high = int(strikes.searchsorted(spot + half_width, side="right"))
+    if high <= low:
         return None
-    upper = float(strike_gex[upper_band].sum())
-    lower = float(strike_gex[lower_band].sum())
+    upper = float(strike_gex[middle:high].sum())
+    lower = float(strike_gex[low:middle].sum())
     return (upper - lower) / (2.0 * half_width)
 
 
