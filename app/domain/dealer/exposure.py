@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,11 @@ def compute_contract_gex(chain: OptionChain, spot: float, convention: str) -> Fl
         )
 
 
+def _weighted_bincount(groups: npt.NDArray[np.intp], weights: FloatArray, size: int) -> FloatArray:
+    """np.bincount with weights, which returns float64 (the stubs say integers)."""
+    return cast(FloatArray, np.bincount(groups, weights=weights, minlength=size))
+
+
 @dataclass(frozen=True, slots=True)
 class StrikeSums:
     """Figures of a chain's contracts summed per strike and option type (all expirations), strikes
@@ -88,8 +94,8 @@ class StrikeSums:
         size = 2 * width
         return cls(
             strikes,
-            np.bincount(slot, weights=gex, minlength=size).reshape(2, width),
-            np.bincount(slot, weights=oi, minlength=size).reshape(2, width),
+            _weighted_bincount(slot, gex, size).reshape(2, width),
+            _weighted_bincount(slot, oi, size).reshape(2, width),
             np.bincount(slot, minlength=size).reshape(2, width),
         )
 
@@ -158,8 +164,8 @@ def compute_walls(
         return []
     strikes, inverse = unique_strikes(strike[near])
     size = strikes.shape[0]
-    oi = np.bincount(inverse, weights=open_interest[near], minlength=size)
-    wall_gex = np.bincount(inverse, weights=gex[near], minlength=size)
+    oi = _weighted_bincount(inverse, open_interest[near], size)
+    wall_gex = _weighted_bincount(inverse, gex[near], size)
     return rank_walls(strikes, oi, wall_gex, np.bincount(inverse, minlength=size), spot, top_n)
 
 
