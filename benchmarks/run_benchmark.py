@@ -181,7 +181,7 @@ def _startup_figures(args: argparse.Namespace, results: dict) -> None:
     """The kernel timings and the CLI start-up times, printed as they are measured."""
     if not args.skip_kernels:
         results["kernels"] = kernel_timings()
-        print(f"kernels (median ms per chain; load {load():.1f}): " + json.dumps(results["kernels"]))
+        print(f"kernels (ms per chain, median and fastest; load {load():.1f}): " + json.dumps(results["kernels"]))
     for argv in (["--help"], ["run-daily", "--help"]):
         figures = startup(argv)
         results[f"startup {' '.join(argv)}"] = figures
