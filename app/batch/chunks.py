@@ -18,7 +18,9 @@ import datetime as dt
 import queue
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -45,6 +47,7 @@ log = structlog.get_logger()
 SNAPSHOT_TIME_BLOCK = 1000  # tickers per snapshot-time query (bounds the size of its IN list)
 FIRST_CHUNK_SHARE = 8  # the batch's first chunk closes at 1/8 of the contract budget
 _POLL_SECONDS = 0.2
+READERS = 2  # chunk reads in flight at once (each on its own connection)
 STOP_JOIN_SECONDS = 2.0
 
 
@@ -117,6 +120,9 @@ def pack_chunks(
         yield chunk
 
 
+_Chunk = tuple[Target, list[TickerRef], dict[uuid.UUID, SnapshotTime], list[uuid.UUID], list[uuid.UUID]]
+
+
 class ChunkReader:
     """Iterates the chunks of a batch in order (sessions ascending, then symbols)."""
 
@@ -167,12 +173,21 @@ class ChunkReader:
 
         return self._retrying(f"options snapshot times for {target.day}", read)
 
-    def _read_chunk(self, target: Target, refs: list[TickerRef], times: dict[uuid.UUID, SnapshotTime]) -> ChunkInputs:
+    def _claim(self, refs: list[TickerRef]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """The tickers of a chunk met for the first time: their IV history and previous dealer document are
+        read with it. Claimed in chunk order, so which chunk reads them does not depend on read timing."""
+        plan = self._plan
+        fresh = [r.ticker_id for r in refs if r.ticker_id not in self._history_read] if plan.history_lookback else []
+        unmet = [r.ticker_id for r in refs if r.ticker_id not in self._previous_read] if plan.previous_dealer else []
+        self._history_read.update(fresh)
+        self._previous_read.update(unmet)
+        return fresh, unmet
+
+    def _read_chunk(self, chunk: _Chunk) -> ChunkInputs:
+        target, refs, times, fresh, unmet = chunk
         plan = self._plan
         ids = [r.ticker_id for r in refs]
         snapshot_times = {tid: times[tid].time for tid in ids if tid in times}
-        fresh = [tid for tid in ids if tid not in self._history_read] if plan.history_lookback else []
-        unmet = [tid for tid in ids if tid not in self._previous_read] if plan.previous_dealer else []
 
         def read() -> ChunkInputs:
             # What a run carries forward is read on a connection of its own meanwhile: decoding the stored
@@ -194,12 +209,9 @@ class ChunkReader:
                 inputs.history, inputs.previous_dealer = carried.result()
             return inputs
 
-        inputs = self._retrying(f"chunk of {len(refs)} tickers for {target.day}", read)
-        self._history_read.update(fresh)
-        self._previous_read.update(unmet)
-        return inputs
+        return self._retrying(f"chunk of {len(refs)} tickers for {target.day}", read)
 
-    def _chunks(self) -> Iterator[ChunkInputs]:
+    def _chunks(self) -> Iterator[_Chunk]:
         plan = self._plan
         # The computation waits for the first chunk whole: a small one lets it start sooner, and the
         # next (full-size) read then runs while it is computed.
@@ -213,13 +225,13 @@ class ChunkReader:
                     first = None
                     if self._closing.is_set():
                         return
-                    yield self._read_chunk(target, refs, times)
+                    yield (target, refs, times, *self._claim(refs))
 
     # ---------------------------------------------------------------- iteration
 
     def __iter__(self) -> Iterator[ChunkInputs]:
         if is_in_memory_sqlite(self._session_factory):
-            yield from self._chunks()
+            yield from map(self._read_chunk, self._chunks())
             return
         self._thread = threading.Thread(target=self._produce, name="kapman-read-ahead", daemon=True)
         self._thread.start()
@@ -241,13 +253,23 @@ class ChunkReader:
                     return _DONE
 
     def _produce(self) -> None:
+        """Reads chunks READERS at a time on connections of their own, handed over in order: when the
+        computation outpaces one read, the next is already on its way."""
+        pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="kapman-read")
+        pending: deque[Future[ChunkInputs]] = deque()
         try:
-            for inputs in self._chunks():
-                if not self._put(inputs):
+            for chunk in self._chunks():
+                pending.append(pool.submit(self._read_chunk, chunk))
+                if len(pending) >= READERS and not self._put(pending.popleft().result()):
+                    return
+            while pending:
+                if not self._put(pending.popleft().result()):
                     return
             self._put(_DONE)
         except BaseException as error:  # handed to the consuming thread, which raises it
             self._put(error)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _put(self, item: object) -> bool:
         while not self._closing.is_set():
