@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import resource
@@ -208,6 +209,7 @@ def child(job: str, url: str, start: str, end: str) -> None:
         "success": [s.success for s in summaries], "failed": [s.soft_failed for s in summaries],
     }  # fmt: skip
     print(json.dumps(figures))
+    gc.freeze()  # as `kapman` does when a command ends (cli.main.main)
 
 
 def run_job(job: str, url: str, start: dt.date, end: dt.date, server: ServerCpu, repeats: int = 1) -> dict:

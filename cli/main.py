@@ -9,6 +9,7 @@ starts quickly.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -214,7 +215,12 @@ views.register(app)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # The process is ending: its objects need no garbage-collection passes on the way out. After a
+        # batch, the interpreter's final collections took ~0.2 s of a 1.8 s evening.
+        gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover
