@@ -8,7 +8,6 @@ chain is a slice of it, instead of some thirty numpy calls per chain.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from typing import Any
 
@@ -16,11 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.domain.chain import FloatArray, OptionChain, impossible_greeks, malformed_contracts
-from app.domain.expiry import MIN_YEARS_TO_EXPIRY, SECONDS_PER_YEAR, ChainClock, close_utc, expired_mask
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND = dt.timedelta(microseconds=1)
-_MAX_DAY_SPAN = 100_000  # DTE spans beyond this are found by sorting
+from app.domain.expiry import ChainClock, expired_mask, years_to_expiry_by_snapshot
+from app.domain.grouping import is_ascending
 
 
 def chains_of_block(
@@ -42,7 +38,7 @@ def chains_of_block(
     malformed |= impossible_greeks(delta, gamma)
     after_close = np.array([clock.after_close for clock in clocks], dtype=bool)
     expired = expired_mask(dte, after_close[owner])  # each row under its own snapshot
-    years = _years_to_expiry(owner, dte, clocks)
+    years = years_to_expiry_by_snapshot(dte, owner, clocks)
     order, bounds = _canonical_order(owner, len(clocks), (dte, is_call, strike))
     arrays = {
         "strike": strike, "is_call": is_call, "is_put": is_put, "dte_days": dte, "open_interest": oi,
@@ -65,52 +61,11 @@ def _canonical_order(
 
     One small sort per snapshot: a sort of the whole block on one more key costs three times as much.
     """
-    grouped = bool(np.all(owner[1:] >= owner[:-1]))  # as a PostgreSQL read returns them
-    by_owner = np.arange(owner.shape[0]) if grouped else np.argsort(owner, kind="stable")
+    # a PostgreSQL read returns the rows grouped already
+    by_owner = np.arange(owner.shape[0]) if is_ascending(owner) else np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[by_owner], np.arange(owners + 1))
     order = np.empty_like(by_owner)
     for start, stop in itertools.pairwise(bounds):
         rows = by_owner[start:stop]
         order[start:stop] = rows[np.lexsort(tuple(key[rows] for key in keys))]
     return order, bounds
-
-
-def _years_to_expiry(owner: npt.NDArray[np.int64], dte: FloatArray, clocks: list[ChainClock]) -> FloatArray:
-    """`years_to_expiry` of every row under its own snapshot's clock, from exact microseconds: the
-    difference of two datetimes in whole microseconds over 10⁶ is what timedelta.total_seconds() gives."""
-    out = np.full(dte.shape, np.nan)
-    known = np.isfinite(dte)
-    if not np.any(known):
-        return out
-    sessions = {clock.session_date for clock in clocks}
-    if len(sessions) != 1:  # one session per chunk read; anything else goes chain by chain
-        raise ValueError("a block holds the chains of one session")
-    session = sessions.pop()
-    distinct, inverse = _distinct_days(dte[known])
-    closes = np.array([_microseconds(close_utc(session + dt.timedelta(days=int(d)))) for d in distinct])
-    starts = np.array([_microseconds(_start(clock)) for clock in clocks], dtype=np.int64)
-    elapsed = closes[inverse] - starts[owner[known]]
-    out[known] = np.maximum(elapsed / 1e6 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
-    return out
-
-
-def _distinct_days(dte: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    """np.unique(dte, return_inverse=True), by counting when DTE is in whole days (a date difference,
-    as the reads give it): a sort of every contract of the chunk costs more than the rest of the block."""
-    low, high = float(dte.min()), float(dte.max())
-    if high - low > _MAX_DAY_SPAN or not np.array_equal(dte, np.floor(dte)):
-        distinct, inverse = np.unique(dte, return_inverse=True)
-        return distinct, inverse
-    offsets = (dte - low).astype(np.intp)
-    present = np.bincount(offsets) > 0
-    slot = np.cumsum(present) - 1
-    distinct_days = (np.flatnonzero(present) + low).astype(np.float64)
-    return distinct_days, slot[offsets]
-
-
-def _start(clock: ChainClock) -> dt.datetime:
-    return clock.snapshot_time or close_utc(clock.session_date)
-
-
-def _microseconds(moment: dt.datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND

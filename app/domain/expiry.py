@@ -10,10 +10,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from app.domain.grouping import dense_unique, small_ints
+
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_CLOSE = dt.time(16, 0)
 SECONDS_PER_YEAR = 365 * 24 * 3600.0
 MIN_YEARS_TO_EXPIRY = 15 * 60 / SECONDS_PER_YEAR  # 15 minutes (§3)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +54,45 @@ def years_to_expiry(dte_days: npt.NDArray[np.float64], clock: ChainClock) -> npt
     Without a snapshot time the snapshot is taken to be at the session's close. Computed per
     distinct expiration (a few dozen), so daylight-saving changes in between are exact.
     """
+    return years_to_expiry_by_snapshot(dte_days, np.zeros(dte_days.shape, dtype=np.intp), [clock])
+
+
+def years_to_expiry_by_snapshot(
+    dte_days: npt.NDArray[np.float64], snapshot: npt.NDArray[np.intp], clocks: list[ChainClock]
+) -> npt.NDArray[np.float64]:
+    """`years_to_expiry` of rows from several snapshots of one session, row i under `clocks[snapshot[i]]`.
+
+    From exact microseconds: a difference of two datetimes in whole microseconds over 10⁶ is what
+    timedelta.total_seconds() gives, so one subtraction per row replaces one datetime per expiration
+    and snapshot.
+    """
     out = np.full(dte_days.shape, np.nan)
     known = np.isfinite(dte_days)
     if not np.any(known):
         return out
-    distinct, inverse = np.unique(dte_days[known], return_inverse=True)
-    start = clock.snapshot_time or dt.datetime.combine(clock.session_date, MARKET_CLOSE, tzinfo=NEW_YORK)
-    start_utc = start.astimezone(dt.UTC)
-    # In UTC: Python subtracts two datetimes sharing one tzinfo as wall-clock times, ignoring DST.
-    day = clock.session_date
-    seconds = np.array([(close_utc(day + dt.timedelta(days=int(d))) - start_utc).total_seconds() for d in distinct])
-    out[known] = np.maximum(seconds / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)[inverse]
+    sessions = {clock.session_date for clock in clocks}
+    if len(sessions) != 1:
+        raise ValueError("the snapshots of one session only")
+    session = sessions.pop()
+    distinct, inverse = _distinct_days(dte_days[known])
+    closes = np.array([_microseconds(close_utc(session + dt.timedelta(days=int(d)))) for d in distinct])
+    starts = np.array([_microseconds(clock.snapshot_time or close_utc(session)) for clock in clocks], dtype=np.int64)
+    elapsed = closes[inverse] - starts[snapshot[known]]
+    out[known] = np.maximum(elapsed / 1e6 / SECONDS_PER_YEAR, MIN_YEARS_TO_EXPIRY)
     return out
+
+
+def _distinct_days(dte: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """np.unique(dte, return_inverse=True); by a presence table when DTE is in whole days (a date
+    difference, as the reads give it): a sort of every contract of a chunk costs more than the rest."""
+    low = float(dte.min())
+    days = small_ints(dte - low)
+    if days is None:
+        distinct, inverse = np.unique(dte, return_inverse=True)
+        return distinct, inverse
+    offsets, inverse = dense_unique(days, int(days.max()) + 1)
+    return (offsets + low).astype(np.float64), inverse
+
+
+def _microseconds(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -73,6 +74,19 @@ def test_block_chains_are_the_chains_each_snapshot_builds_alone(seed, greeks):
     for i, clock in enumerate(clocks):
         mine = {name: values[owner == i] for name, values in columns.items()}
         _assert_same(chains[i], OptionChain.from_arrays(**mine, clock=clock))
+        expected = [_years_by_datetimes(d, clock) for d in chains[i].dte_days.tolist()]
+        assert chains[i].years_to_expiry.tobytes() == np.array(expected, dtype=np.float64).tobytes()
+
+
+def _years_by_datetimes(dte: float, clock: ChainClock) -> float:
+    """SPEC §3 from Python datetimes, one contract at a time: snapshot (or the session's close) to 16:00
+    New York on the expiration date, in years of 365 days, at least 15 minutes; NaN without a DTE."""
+    if math.isnan(dte):
+        return math.nan
+    close = dt.datetime.combine(clock.session_date + dt.timedelta(days=dte), dt.time(16), tzinfo=NEW_YORK)
+    start = clock.snapshot_time or dt.datetime.combine(clock.session_date, dt.time(16), tzinfo=NEW_YORK)
+    seconds = (close.astimezone(dt.UTC) - start.astimezone(dt.UTC)).total_seconds()
+    return max(seconds / (365 * 24 * 3600.0), 15 * 60 / (365 * 24 * 3600.0))
 
 
 def test_a_snapshot_without_rows_is_an_empty_chain():
