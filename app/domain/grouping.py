@@ -43,18 +43,6 @@ def dense_unique(keys: IntArray, upper: int) -> tuple[IntArray, IntArray]:
     return np.flatnonzero(present), rank[keys]
 
 
-def unique_first(values: IntArray) -> tuple[IntArray, IntArray]:
-    """np.unique(values, return_index=True), without its sort when `values` already ascend."""
-    if values.shape[0] == 0 or not is_ascending(values):
-        distinct, first = np.unique(values, return_index=True)
-        return distinct, first
-    starts = np.empty(values.shape[0], dtype=bool)
-    starts[0] = True
-    np.not_equal(values[1:], values[:-1], out=starts[1:])
-    first = np.flatnonzero(starts)
-    return values[first], first
-
-
 def small_ints(values: npt.NDArray[np.float64]) -> IntArray | None:
     """`values` as integers when all are whole numbers in [0, 32767] (a DTE in days), else None."""
     if values.shape[0] == 0:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.domain.chain import OptionChain
-from app.domain.grouping import dense_unique, small_ints, stable_order, unique_first, unique_strikes
+from app.domain.grouping import dense_unique, small_ints, stable_order, unique_strikes
 from app.domain.volatility.constant_maturity import expiries_of, risk_reversal_curve
 from app.domain.volatility.expected_move import front_straddle
 
@@ -30,14 +30,6 @@ def test_unique_strikes_matches_np_unique_sorted_or_not(seed: int) -> None:
 def test_dense_unique_matches_np_unique(upper: int) -> None:
     keys = np.random.default_rng(1).integers(0, upper, 500).astype(np.intp)
     _same(dense_unique(keys, upper), np.unique(keys, return_inverse=True))
-
-
-def test_unique_first_matches_np_unique_return_index() -> None:
-    rising = np.array([0, 0, 1, 3, 3, 3, 7], dtype=np.intp)
-    _same(unique_first(rising), np.unique(rising, return_index=True))
-    assert unique_first(rising)[1].tolist() == [0, 2, 3, 6]
-    shuffled = np.array([3, 0, 3, 1, 0], dtype=np.intp)
-    _same(unique_first(shuffled), np.unique(shuffled, return_index=True))
 
 
 def test_stable_order_matches_a_stable_argsort() -> None:

@@ -15,9 +15,7 @@ from app.domain.dealer.exposure import (
     compute_contract_gex,
     compute_dgpi,
     compute_gamma_flip,
-    compute_gex_profile,
     compute_gex_slope,
-    compute_strike_profile,
     compute_walls,
 )
 from app.domain.dealer.result import DealerResult, compute_dealer
@@ -37,9 +35,7 @@ __all__ = [
     "compute_dgpi",
     "compute_eligibility",
     "compute_gamma_flip",
-    "compute_gex_profile",
     "compute_gex_slope",
-    "compute_strike_profile",
     "compute_walls",
     "dealer_document",
     "error_dealer_metrics",

@@ -104,33 +104,14 @@ class StrikeSums:
 
     def walls(self, spot: float, max_moneyness: float, top_n: int) -> tuple[list[WallFigures], list[WallFigures]]:
         """compute_walls of the calls and of the puts, from these sums."""
-        distance = np.abs(self.strikes - spot)
-        near = distance / spot <= max_moneyness
-        return self._walls(1, near, distance, spot, top_n), self._walls(0, near, distance, spot, top_n)
+        near = np.abs(self.strikes - spot) / spot <= max_moneyness
+        return self._walls(1, near, spot, top_n), self._walls(0, near, spot, top_n)
 
-    def _walls(self, row: int, near: BoolArray, distance: FloatArray, spot: float, top_n: int) -> list[WallFigures]:
-        oi, contracts = self.open_interest[row], self.contracts[row]
+    def _walls(self, row: int, near: BoolArray, spot: float, top_n: int) -> list[WallFigures]:
+        contracts = self.contracts[row]
         kept = (near & (contracts > 0)).nonzero()[0]
-        ranked = kept[np.lexsort((self.strikes[kept], distance[kept], -oi[kept]))][:top_n]
-        return _wall_figures(
-            self.strikes[ranked], oi[ranked], self.gex[row][ranked], contracts[ranked], distance[ranked], spot
-        )
-
-
-def compute_strike_profile(chain: OptionChain, gex: FloatArray) -> StrikeProfile:
-    """§5.2 strike GEX: contract GEX summed per strike (all expirations), split by type."""
-    strikes, inverse = unique_strikes(chain.strike)
-    size = strikes.shape[0]
-    # bincount with weights returns float64; the cast only tells the type checker so.
-    call_gex = np.bincount(inverse, weights=np.where(chain.is_call, gex, 0.0), minlength=size).astype(np.float64)
-    put_gex = np.bincount(inverse, weights=np.where(chain.is_call, 0.0, gex), minlength=size).astype(np.float64)
-    return StrikeProfile(strikes=strikes, call_gex=call_gex, put_gex=put_gex)
-
-
-def compute_gex_profile(eligible: OptionChain, spot: float, convention: str) -> tuple[FloatArray, StrikeProfile]:
-    """Contract GEX of the eligible contracts and its strike profile: the document's sums and a chart's bars."""
-    gex = compute_contract_gex(eligible, spot, convention)
-    return gex, compute_strike_profile(eligible, gex)
+        strikes, oi, gex = self.strikes[kept], self.open_interest[row][kept], self.gex[row][kept]
+        return rank_walls(strikes, oi, gex, contracts[kept], spot, top_n)
 
 
 def compute_gamma_flip(strikes: FloatArray, strike_gex: FloatArray) -> float | None:
